@@ -1,0 +1,147 @@
+// Command redoubt runs a security-hardened Redis-compatible server: one
+// process serving every instance of its configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"redoubt/internal/command"
+	"redoubt/internal/config"
+	"redoubt/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// shutdownGrace bounds how long in-flight commands may take at shutdown.
+const shutdownGrace = 10 * time.Second
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "listen address HOST:PORT of the default instance (default "+config.DefaultListen+")")
+	data := fs.String("data", "", "data directory of the default instance (default ./data/default)")
+	cfgPath := fs.String("config", "", "YAML configuration file; flags override it")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() { usage(fs, stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "redoubt: unexpected argument %q (see redoubt --help)\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "redoubt: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := config.Default()
+	file := "flags"
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
+			return 1
+		}
+		file = *cfgPath
+	}
+	cfg.Override(*listen, *data)
+	if err := cfg.Finish(file); err != nil {
+		fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
+		return 1
+	}
+
+	table := command.New()
+	var servers []*server.Server
+	stopAll := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		for _, s := range servers {
+			if err := s.Shutdown(ctx); err != nil {
+				log.Warn("shutdown cut short", "instance", s.Name(), "err", err)
+			}
+		}
+	}
+	for _, inst := range cfg.Instances {
+		if err := os.MkdirAll(inst.Data, 0o700); err != nil {
+			log.Error("cannot create data directory", "instance", inst.Name, "dir", inst.Data, "err", err)
+			stopAll()
+			return 1
+		}
+		s := server.New(server.Options{
+			Name:      inst.Name,
+			Listen:    inst.Listen,
+			DataDir:   inst.Data,
+			Databases: inst.Databases,
+			Logger:    log,
+			Table:     table,
+		})
+		if err := s.Start(); err != nil {
+			log.Error("cannot start", "err", err)
+			stopAll()
+			return 1
+		}
+		servers = append(servers, s)
+	}
+	log.Info("redoubt ready", "version", server.Version, "instances", len(servers))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	got := <-sig
+	log.Info("shutting down", "signal", got.String())
+	signal.Stop(sig)
+	stopAll()
+	log.Info("bye")
+	return 0
+}
+
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, `redoubt %s — a security-hardened Redis-compatible server
+
+Usage:
+  redoubt [flags]
+
+With no flags, one instance named "default" listens on %s with its data
+in ./data/default. A configuration file can declare several instances; they
+share nothing (keys, connections, files). Flags override the file and apply
+to the instance named "default".
+
+Flags:
+`, server.Version, config.DefaultListen)
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(w, "  --%-12s %s\n", f.Name, f.Usage)
+	})
+	fmt.Fprintf(w, "  --%-12s %s\n", "help", "print this help")
+	fmt.Fprintln(w, "\nConfiguration keys (YAML):")
+	for _, k := range config.Keys() {
+		fmt.Fprintf(w, "  %-22s %s\n", k[0], k[1])
+	}
+	fmt.Fprintln(w, `
+Example:
+  instances:
+    - name: default
+      listen: ["127.0.0.1:6379"]
+      data: ./data/default
+    - name: sessions
+      listen: ["127.0.0.1:6380", "unix:/run/redoubt/sessions.sock"]
+      data: ./data/sessions
+
+Signals: SIGINT and SIGTERM stop accepting, finish in-flight commands and
+exit 0.`)
+}

@@ -1,0 +1,176 @@
+package engine
+
+// Value is the value of one key. A string value is held in str and obj is
+// nil; any other type is held in obj.
+type Value struct {
+	str string
+	obj object
+	enc uint8 // encoding of a string value: encAuto, encRaw or encEmbstr
+}
+
+// String encodings. Redis reports how a string was made, not only what it
+// holds: SET "10" is "int", but APPEND makes "raw" and INCRBYFLOAT "embstr".
+const (
+	encAuto   uint8 = iota // by content, as SET stores it: int, embstr or raw
+	encRaw                 // changed in place (APPEND, SETRANGE)
+	encEmbstr              // made from a number (INCRBYFLOAT): embstr while short
+)
+
+// encodingName is the OBJECT ENCODING reply for the value.
+func (v *Value) encodingName() string {
+	if v.obj != nil {
+		return v.obj.encoding()
+	}
+	return stringEncoding(v)
+}
+
+// object is a value of a type other than string.
+type object interface {
+	// typeName is the TYPE reply: "list", "set", "zset", "hash", "stream".
+	typeName() string
+	// encoding is the OBJECT ENCODING reply.
+	encoding() string
+}
+
+// typeName reports the value's TYPE.
+func (v *Value) typeName() string {
+	if v.obj == nil {
+		return "string"
+	}
+	return v.obj.typeName()
+}
+
+// DB is one numbered database: its keys and the expiry times of the keys
+// that have one.
+type DB struct {
+	id      int
+	keys    *Dict[Value]
+	expires *Dict[int64] // unix milliseconds
+}
+
+func newDB(id int) *DB {
+	return &DB{id: id, keys: NewDict[Value](), expires: NewDict[int64]()}
+}
+
+// expireAt returns the key's expiry time in unix milliseconds, or -1.
+func (db *DB) expireAt(key []byte) int64 {
+	if db.expires.Len() == 0 {
+		return -1
+	}
+	if p := db.expires.Get(key); p != nil {
+		return *p
+	}
+	return -1
+}
+
+// expireIfNeeded deletes key if its time has passed and reports whether it
+// did.
+func (db *DB) expireIfNeeded(e *Engine, key []byte) bool {
+	if db.expires.Len() == 0 {
+		return false
+	}
+	p := db.expires.Get(key)
+	if p == nil || *p > e.nowMs() {
+		return false
+	}
+	db.expireKey(e, string(key))
+	return true
+}
+
+// expireKey deletes an expired key.
+func (db *DB) expireKey(e *Engine, key string) {
+	db.keys.Delete([]byte(key))
+	db.expires.Delete([]byte(key))
+	e.expiredKeys.Add(1)
+	e.keyChanged(db, key)
+}
+
+// lookup returns the live value of key or nil, deleting it first when it
+// has expired. It does not count hits or misses.
+func (db *DB) lookup(e *Engine, key []byte) *Value {
+	v := db.keys.Get(key)
+	if v == nil {
+		return nil
+	}
+	if db.expireIfNeeded(e, key) {
+		return nil
+	}
+	return v
+}
+
+// lookupRead is lookup for a read command: it counts keyspace hits and
+// misses for INFO.
+func (db *DB) lookupRead(e *Engine, key []byte) *Value {
+	v := db.lookup(e, key)
+	if v == nil {
+		e.keyspaceMiss.Add(1)
+	} else {
+		e.keyspaceHits.Add(1)
+	}
+	return v
+}
+
+// set stores v under key, dropping any time to live unless keepTTL.
+func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
+	if p := db.keys.Get(key); p != nil {
+		*p = v
+		if !keepTTL && db.expires.Len() > 0 {
+			db.expires.Delete(key)
+		}
+	} else {
+		db.keys.Add(string(key), v)
+	}
+	e.keyChanged(db, string(key))
+}
+
+// add stores v under a key that the caller knows is absent and returns the
+// stored value.
+func (db *DB) add(e *Engine, key []byte, v Value) *Value {
+	p := db.keys.Add(string(key), v)
+	e.keyChanged(db, string(key))
+	return p
+}
+
+// delete removes key and its expiry; it reports whether the key existed.
+func (db *DB) delete(e *Engine, key []byte) bool {
+	if !db.keys.Delete(key) {
+		return false
+	}
+	if db.expires.Len() > 0 {
+		db.expires.Delete(key)
+	}
+	e.keyChanged(db, string(key))
+	return true
+}
+
+// setExpire sets the expiry of an existing key.
+func (db *DB) setExpire(key []byte, at int64) {
+	if p := db.expires.Get(key); p != nil {
+		*p = at
+		return
+	}
+	db.expires.Add(string(key), at)
+}
+
+// persist removes the expiry of key and reports whether it had one.
+func (db *DB) persist(key []byte) bool {
+	return db.expires.Len() > 0 && db.expires.Delete(key)
+}
+
+// flush empties the database.
+func (db *DB) flush(e *Engine) {
+	db.keys = NewDict[Value]()
+	db.expires = NewDict[int64]()
+	e.dbFlushed(db)
+}
+
+// keyChanged is called for every change of a key: it counts the change for
+// persistence and will invalidate WATCHes.
+func (e *Engine) keyChanged(db *DB, key string) {
+	e.dirty++
+}
+
+// dbFlushed is called when a whole database is emptied.
+func (e *Engine) dbFlushed(db *DB) {
+	e.dirty++
+}

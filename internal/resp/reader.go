@@ -1,0 +1,463 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+)
+
+// ProtocolError reports input that breaks the protocol or one of the
+// limits. The server answers "-ERR Protocol error: …" and closes the
+// connection.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return "Protocol error: " + e.Msg }
+
+// Reply returns the error as a client sees it.
+func (e *ProtocolError) Reply() string { return "ERR Protocol error: " + e.Msg }
+
+func protoErr(msg string) error { return &ProtocolError{Msg: msg} }
+
+// IsProtocolError reports whether err is a *ProtocolError.
+func IsProtocolError(err error) bool {
+	var pe *ProtocolError
+	return errors.As(err, &pe)
+}
+
+const (
+	initialReadBuffer     = 4 << 10  // every connection starts small
+	minRead               = 4 << 10  // least free space offered to a read
+	maxRetainedReadBuffer = 64 << 10 // larger buffers are dropped once drained
+	maxRetainedArgs       = 1024     // larger argument slices are dropped after use
+)
+
+// Reader reads commands (and, for clients of other servers, replies) from a
+// connection. It owns one buffer; the argument slices returned by
+// ReadCommand point into it and stay valid until the next call.
+//
+// The buffer grows only as bytes actually arrive, at most doubling per read,
+// so a peer that announces a large bulk string but sends nothing costs
+// nothing; and every announced length is checked against the limits first.
+type Reader struct {
+	rd  io.Reader
+	buf []byte // unread bytes are buf[r:w]
+	r   int
+	w   int
+	lim Limits
+	err error // sticky read error
+
+	// BeforeBlock, if set, runs before the reader blocks on the
+	// connection because no complete command is buffered. Servers flush
+	// their replies there, so a pipeline is answered with one write.
+	BeforeBlock func() error
+
+	// State of a command being parsed, kept across reads so a large
+	// command is never parsed twice. Offsets are relative to r.
+	nargs   int64 // arguments announced; -1 before the header
+	pos     int
+	offs    []int // start and end offsets of the arguments parsed so far
+	need    int   // bytes still missing for the element being parsed
+	args    [][]byte
+	inline  bool
+	scratch []byte // unquoted inline arguments
+
+	scan scanState
+}
+
+// NewReader returns a reader of rd with the given limits.
+func NewReader(rd io.Reader, lim Limits) *Reader {
+	return &Reader{rd: rd, lim: lim, nargs: -1, buf: make([]byte, initialReadBuffer)}
+}
+
+// SetLimits replaces the limits, for example once a connection has
+// authenticated.
+func (rd *Reader) SetLimits(lim Limits) { rd.lim = lim }
+
+// Limits returns the limits in force.
+func (rd *Reader) Limits() Limits { return rd.lim }
+
+// Buffered reports how many unread bytes are buffered.
+func (rd *Reader) Buffered() int { return rd.w - rd.r }
+
+// BufferCap reports the capacity of the read buffer (for CLIENT LIST qbuf).
+func (rd *Reader) BufferCap() int { return cap(rd.buf) }
+
+// Inline reports whether the last command returned was an inline command.
+func (rd *Reader) Inline() bool { return rd.inline }
+
+// ReadCommand returns the next command's arguments. Empty commands (blank
+// inline lines, "*0") are skipped. Any *ProtocolError is final: the
+// connection must be closed after the error is answered.
+func (rd *Reader) ReadCommand() ([][]byte, error) {
+	rd.release()
+	for {
+		args, done, err := rd.parseCommand()
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			if len(args) == 0 {
+				continue
+			}
+			return args, nil
+		}
+		if err := rd.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// release drops an oversized buffer once everything in it has been used.
+func (rd *Reader) release() {
+	if rd.r == rd.w && rd.nargs < 0 {
+		rd.r, rd.w = 0, 0
+		if cap(rd.buf) > maxRetainedReadBuffer {
+			rd.buf = make([]byte, initialReadBuffer)
+		}
+	}
+	if cap(rd.args) > maxRetainedArgs {
+		rd.args, rd.offs = nil, nil
+	}
+	if cap(rd.scratch) > maxRetainedReadBuffer {
+		rd.scratch = nil
+	}
+}
+
+// parseCommand parses what is buffered. It returns done=false when more
+// bytes are needed.
+func (rd *Reader) parseCommand() (args [][]byte, done bool, err error) {
+	if rd.nargs < 0 {
+		if rd.r == rd.w {
+			return nil, false, nil
+		}
+		if rd.buf[rd.r] != '*' {
+			return rd.parseInline()
+		}
+		line, next, err := rd.line(rd.r+1, "too big mbulk count string")
+		if err != nil || line == nil {
+			return nil, false, err
+		}
+		n, ok := parseInt(line)
+		if !ok || n > math.MaxInt32 {
+			return nil, false, protoErr("invalid multibulk length")
+		}
+		if n > rd.lim.MaxArgs {
+			if rd.lim.PreAuth {
+				return nil, false, protoErr("unauthenticated multibulk length")
+			}
+			return nil, false, protoErr("invalid multibulk length")
+		}
+		rd.inline = false
+		if n <= 0 {
+			rd.r = next
+			return nil, true, nil
+		}
+		rd.nargs = n
+		rd.pos = next - rd.r
+		rd.offs = rd.offs[:0]
+	}
+	for int64(len(rd.offs)/2) < rd.nargs {
+		p := rd.r + rd.pos
+		if p >= rd.w {
+			rd.need = 1
+			return nil, false, nil
+		}
+		if rd.buf[p] != '$' {
+			return nil, false, protoErr("expected '$', got '" + string(rd.buf[p]) + "'")
+		}
+		line, next, err := rd.line(p+1, "too big bulk count string")
+		if err != nil || line == nil {
+			return nil, false, err
+		}
+		n, ok := parseInt(line)
+		if !ok || n < 0 || n > rd.lim.MaxBulk {
+			if ok && n >= 0 && rd.lim.PreAuth {
+				return nil, false, protoErr("unauthenticated bulk length")
+			}
+			return nil, false, protoErr("invalid bulk length")
+		}
+		end := next + int(n)
+		if end+2 > rd.w {
+			rd.need = end + 2 - rd.w
+			return nil, false, nil
+		}
+		if rd.buf[end] != '\r' || rd.buf[end+1] != '\n' {
+			return nil, false, protoErr("expected '\\r\\n' after bulk string")
+		}
+		rd.offs = append(rd.offs, next-rd.r, end-rd.r)
+		rd.pos = end + 2 - rd.r
+	}
+	args = rd.args[:0]
+	base := rd.r
+	for i := 0; i < len(rd.offs); i += 2 {
+		s, e := base+rd.offs[i], base+rd.offs[i+1]
+		args = append(args, rd.buf[s:e:e])
+	}
+	rd.args = args
+	rd.r += rd.pos
+	rd.nargs, rd.pos, rd.need = -1, 0, 0
+	return args, true, nil
+}
+
+// line finds the CRLF-terminated line that starts at p. It returns a nil
+// line when the line is not complete yet, and an error when it is longer
+// than the inline limit.
+func (rd *Reader) line(p int, tooBig string) (line []byte, next int, err error) {
+	i := bytes.IndexByte(rd.buf[p:rd.w], '\r')
+	if i < 0 {
+		if rd.w-p > rd.lim.MaxInline {
+			return nil, 0, protoErr(tooBig)
+		}
+		rd.need = 1
+		return nil, 0, nil
+	}
+	if i > rd.lim.MaxInline {
+		return nil, 0, protoErr(tooBig)
+	}
+	if p+i+1 >= rd.w {
+		rd.need = 1
+		return nil, 0, nil
+	}
+	if rd.buf[p+i+1] != '\n' {
+		return nil, 0, protoErr("expected '\\r\\n' after a length")
+	}
+	return rd.buf[p : p+i], p + i + 2, nil
+}
+
+// parseInline parses a command line as telnet and redis-cli send it.
+func (rd *Reader) parseInline() ([][]byte, bool, error) {
+	i := bytes.IndexByte(rd.buf[rd.r:rd.w], '\n')
+	if i < 0 {
+		if rd.w-rd.r > rd.lim.MaxInline {
+			return nil, false, protoErr("too big inline request")
+		}
+		rd.need = 1
+		return nil, false, nil
+	}
+	if i > rd.lim.MaxInline {
+		return nil, false, protoErr("too big inline request")
+	}
+	line := rd.buf[rd.r : rd.r+i]
+	rd.r += i + 1
+	rd.inline = true
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	args, scratch, err := SplitArgs(line, rd.args[:0], rd.scratch[:0])
+	rd.scratch = scratch
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(args)) > rd.lim.MaxArgs {
+		if rd.lim.PreAuth {
+			return nil, false, protoErr("unauthenticated multibulk length")
+		}
+		return nil, false, protoErr("invalid multibulk length")
+	}
+	rd.args = args
+	return args, true, nil
+}
+
+// fill reads more bytes from the connection, making room for at least the
+// bytes the parser said it needs, but never more than doubling the buffer
+// for a length that has not arrived yet.
+func (rd *Reader) fill() error {
+	if rd.err != nil {
+		return rd.err
+	}
+	if rd.BeforeBlock != nil {
+		if err := rd.BeforeBlock(); err != nil {
+			rd.err = err
+			return err
+		}
+	}
+	want := max(rd.need, minRead)
+	if cap(rd.buf)-rd.w < want && rd.r > 0 {
+		n := copy(rd.buf, rd.buf[rd.r:rd.w])
+		rd.r, rd.w = 0, n
+	}
+	if free := cap(rd.buf) - rd.w; free < want {
+		grow := min(want, max(cap(rd.buf), minRead))
+		if grow < minRead {
+			grow = minRead
+		}
+		nb := make([]byte, rd.w+max(grow, free))
+		copy(nb, rd.buf[rd.r:rd.w])
+		rd.w -= rd.r
+		rd.r = 0
+		rd.buf = nb
+	}
+	rd.buf = rd.buf[:cap(rd.buf)]
+	n, err := rd.rd.Read(rd.buf[rd.w:])
+	rd.w += n
+	if err != nil {
+		rd.err = err
+		if n > 0 {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// parseInt parses a decimal integer the way Redis's string2ll does: an
+// optional minus sign, no plus sign, no leading zeros, no spaces.
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	if b[0] < '1' || b[0] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// ParseInt parses a decimal integer with Redis's rules (see string2ll).
+func ParseInt(b []byte) (int64, bool) { return parseInt(b) }
+
+// SplitArgs splits an inline command line the way Redis's sdssplitargs
+// does: arguments separated by white space, "double quotes" with \n, \r,
+// \t, \b, \a, \xHH and \\ escapes, and 'single quotes' with \'. A closing
+// quote must be followed by white space or the end of the line. A NUL byte
+// ends the line. The unquoted bytes are appended to scratch, which is
+// returned for reuse.
+func SplitArgs(line []byte, args [][]byte, scratch []byte) ([][]byte, []byte, error) {
+	// Arguments are first recorded as offsets into scratch, because
+	// scratch may move while it grows.
+	type span struct{ s, e int }
+	var spans [16]span
+	sp := spans[:0]
+	p := 0
+	for {
+		for p < len(line) && isSpace(line[p]) {
+			p++
+		}
+		if p >= len(line) || line[p] == 0 {
+			break
+		}
+		start := len(scratch)
+		inq, insq := false, false
+		for done := false; !done; {
+			if p >= len(line) || line[p] == 0 {
+				if inq || insq {
+					return args, scratch, protoErr("unbalanced quotes in request")
+				}
+				break
+			}
+			c := line[p]
+			switch {
+			case inq:
+				if c == '\\' && p+3 < len(line) && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]) {
+					scratch = append(scratch, unhex(line[p+2])<<4|unhex(line[p+3]))
+					p += 3
+				} else if c == '\\' && p+1 < len(line) {
+					p++
+					switch line[p] {
+					case 'n':
+						c = '\n'
+					case 'r':
+						c = '\r'
+					case 't':
+						c = '\t'
+					case 'b':
+						c = '\b'
+					case 'a':
+						c = '\a'
+					default:
+						c = line[p]
+					}
+					scratch = append(scratch, c)
+				} else if c == '"' {
+					if p+1 < len(line) && !isSpace(line[p+1]) && line[p+1] != 0 {
+						return args, scratch, protoErr("unbalanced quotes in request")
+					}
+					done = true
+				} else {
+					scratch = append(scratch, c)
+				}
+			case insq:
+				if c == '\\' && p+1 < len(line) && line[p+1] == '\'' {
+					p++
+					scratch = append(scratch, '\'')
+				} else if c == '\'' {
+					if p+1 < len(line) && !isSpace(line[p+1]) && line[p+1] != 0 {
+						return args, scratch, protoErr("unbalanced quotes in request")
+					}
+					done = true
+				} else {
+					scratch = append(scratch, c)
+				}
+			default:
+				switch c {
+				case ' ', '\n', '\r', '\t':
+					done = true
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					scratch = append(scratch, c)
+				}
+			}
+			if !done || inq || insq {
+				p++
+			}
+		}
+		sp = append(sp, span{start, len(scratch)})
+	}
+	for _, s := range sp {
+		args = append(args, scratch[s.s:s.e:s.e])
+	}
+	return args, scratch, nil
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

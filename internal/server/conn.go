@@ -1,0 +1,235 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"redoubt/internal/command"
+	"redoubt/internal/engine"
+	"redoubt/internal/resp"
+)
+
+const (
+	// maxBatch is how many pipelined commands run under one hold of the
+	// engine lock before other connections get a turn.
+	maxBatch = 64
+	// flushThreshold is the reply size that is written out mid-batch.
+	flushThreshold = 64 << 10
+)
+
+// connHandler runs a command the server answers itself.
+type connHandler func(c *conn, args [][]byte)
+
+// conn is one client connection. Only its own goroutine touches the
+// fields without a lock; the ones CLIENT LIST reads from other goroutines
+// are guarded by mu or atomic.
+type conn struct {
+	s  *Server
+	nc net.Conn
+	rd *resp.Reader
+	w  *resp.Writer
+	ec *engine.Client
+
+	id      int64
+	created time.Time
+	laddr   string
+	raddr   string
+
+	locked bool // holds the engine lock for the current batch
+	batch  int
+
+	mu      sync.Mutex // guards name and lastCmd
+	name    string
+	lastCmd string
+
+	lastActive atomic.Int64 // unix nanoseconds
+	proto      atomic.Int32
+	db         atomic.Int32
+	closeAfter bool // QUIT, or a killed client: close after flushing
+	killed     atomic.Bool
+	closeOnce  sync.Once
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{
+		s:       s,
+		nc:      nc,
+		id:      s.nextID.Add(1),
+		created: time.Now(),
+		laddr:   addrString(nc.LocalAddr()),
+		raddr:   addrString(nc.RemoteAddr()),
+	}
+	c.rd = resp.NewReader(countingReader{nc, &s.stats.netInputBytes}, resp.DefaultLimits())
+	c.w = resp.NewWriter(countingWriter{nc, &s.stats.netOutputBytes})
+	c.ec = s.eng.NewClient(c.w)
+	c.proto.Store(2)
+	c.lastActive.Store(c.created.UnixNano())
+	c.rd.BeforeBlock = c.beforeBlock
+	return c
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if a.Network() == "unix" {
+		return a.String() + ":0"
+	}
+	return a.String()
+}
+
+// serve runs the connection until the peer leaves, a protocol error, QUIT
+// or shutdown.
+func (c *conn) serve() {
+	defer c.s.removeConn(c)
+	defer c.close()
+	for {
+		args, err := c.rd.ReadCommand()
+		if err != nil {
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				c.unlock()
+				c.s.log.Debug("protocol error", "client", c.raddr, "err", pe.Msg)
+				c.w.WriteError(pe.Reply())
+				c.s.stats.errorReplies.Add(1)
+			}
+			c.unlock()
+			_ = c.w.Flush()
+			return
+		}
+		c.lastActive.Store(time.Now().UnixNano())
+		c.exec(args)
+		if c.closeAfter || c.killed.Load() {
+			c.unlock()
+			_ = c.w.Flush()
+			return
+		}
+		if c.w.Buffered() > flushThreshold {
+			c.unlock()
+			if c.w.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// beforeBlock runs when no complete command is buffered: the batch ends,
+// the engine lock is released and the replies are written at once.
+func (c *conn) beforeBlock() error {
+	c.unlock()
+	return c.w.Flush()
+}
+
+func (c *conn) lock() {
+	if !c.locked {
+		c.s.eng.Lock()
+		c.locked = true
+		c.batch = 0
+	}
+}
+
+func (c *conn) unlock() {
+	if c.locked {
+		c.s.eng.Unlock()
+		c.locked = false
+	}
+}
+
+// exec resolves and runs one command.
+func (c *conn) exec(args [][]byte) {
+	s := c.s
+	s.stats.commandsProcessed.Add(1)
+	spec, errReply := s.table.Resolve(args, s.available)
+	if spec == nil {
+		c.replyError(errReply)
+		return
+	}
+	c.setLastCmd(spec.Name)
+	if h := s.handlers[spec.ID]; h != nil {
+		h(c, args)
+		return
+	}
+	c.lock()
+	mark := c.w.Buffered()
+	s.eng.Exec(c.ec, spec, args)
+	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
+		s.stats.errorReplies.Add(1)
+	}
+	c.batch++
+	if c.batch >= maxBatch {
+		c.unlock()
+	}
+}
+
+// available reports whether the instance runs spec, for Resolve.
+func (s *Server) available(spec *command.Spec) bool {
+	if s.handlers[spec.ID] != nil {
+		return true
+	}
+	for _, sub := range spec.Subcommands {
+		if s.handlers[sub.ID] != nil {
+			return true
+		}
+	}
+	return s.eng.Supports(spec)
+}
+
+func (c *conn) replyError(msg string) {
+	c.s.stats.errorReplies.Add(1)
+	c.w.WriteError(msg)
+}
+
+func (c *conn) setLastCmd(name string) {
+	c.mu.Lock()
+	c.lastCmd = name
+	c.mu.Unlock()
+}
+
+// stopReading makes the connection's next read fail, so it finishes the
+// command it runs, flushes and ends: the first step of a graceful shutdown.
+func (c *conn) stopReading() { _ = c.nc.SetReadDeadline(time.Now()) }
+
+// kill closes the connection from another goroutine (CLIENT KILL).
+func (c *conn) kill() {
+	c.killed.Store(true)
+	c.stopReading()
+}
+
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.unlock()
+		_ = c.nc.Close()
+	})
+}
+
+// countingReader counts the bytes read for INFO's net input.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (cr countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	cr.n.Add(int64(n))
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// countingWriter counts the bytes written for INFO's net output.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (cw countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n.Add(int64(n))
+	return n, err
+}

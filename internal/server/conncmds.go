@@ -1,0 +1,415 @@
+package server
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+
+	"redoubt/internal/resp"
+)
+
+// connCommands are the commands the server answers itself because they
+// concern the connection or the whole instance rather than the data.
+func (s *Server) connCommands() map[string]connHandler {
+	return map[string]connHandler{
+		"hello":                   cmdHello,
+		"auth":                    cmdAuth,
+		"quit":                    cmdQuit,
+		"reset":                   cmdReset,
+		"time":                    cmdTime,
+		"info":                    cmdInfo,
+		"command":                 cmdCommand,
+		"command|count":           cmdCommand,
+		"command|info":            cmdCommand,
+		"command|docs":            cmdCommand,
+		"command|list":            cmdCommand,
+		"command|help":            cmdCommand,
+		"command|getkeys":         cmdCommand,
+		"command|getkeysandflags": cmdCommand,
+		"client|id":               cmdClientID,
+		"client|setname":          cmdClientSetName,
+		"client|getname":          cmdClientGetName,
+		"client|list":             cmdClientList,
+		"client|info":             cmdClientInfo,
+		"client|kill":             cmdClientKill,
+		"client|help":             cmdClientHelp,
+	}
+}
+
+func cmdCommand(c *conn, args [][]byte) {
+	c.s.table.Command(c.w, args, c.s.available)
+}
+
+func cmdHello(c *conn, args [][]byte) {
+	ver := int64(0)
+	next := 1
+	if len(args) >= 2 {
+		v, ok := resp.ParseInt(args[1])
+		if !ok {
+			c.replyError("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if v < 2 || v > 3 {
+			c.replyError("NOPROTO unsupported protocol version")
+			return
+		}
+		ver = v
+		next = 2
+	}
+	var name []byte
+	setName := false
+	for j := next; j < len(args); j++ {
+		more := len(args) - 1 - j
+		switch {
+		case bytes.EqualFold(args[j], []byte("auth")) && more >= 2:
+			if !c.authenticate(args[j+1], args[j+2]) {
+				return
+			}
+			j += 2
+		case bytes.EqualFold(args[j], []byte("setname")) && more >= 1:
+			name, setName = args[j+1], true
+			j++
+		default:
+			c.replyError("ERR Syntax error in HELLO option '" + string(args[j]) + "'")
+			return
+		}
+	}
+	if setName && !c.setName(name) {
+		return
+	}
+	if ver != 0 {
+		c.proto.Store(int32(ver))
+		c.w.SetProto(int(ver))
+	}
+	w := c.w
+	w.WriteMap(7)
+	w.WriteBulkString("server")
+	w.WriteBulkString("redis")
+	w.WriteBulkString("version")
+	w.WriteBulkString(CompatVersion)
+	w.WriteBulkString("proto")
+	w.WriteInt(int64(c.proto.Load()))
+	w.WriteBulkString("id")
+	w.WriteInt(c.id)
+	w.WriteBulkString("mode")
+	w.WriteBulkString("standalone")
+	w.WriteBulkString("role")
+	w.WriteBulkString("master")
+	w.WriteBulkString("modules")
+	w.WriteArray(0)
+}
+
+func cmdAuth(c *conn, args [][]byte) {
+	if len(args) > 3 {
+		c.replyError("ERR syntax error")
+		return
+	}
+	if len(args) == 2 {
+		// Only the default user, without a password, exists until
+		// accounts are configured.
+		c.replyError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+		return
+	}
+	if c.authenticate(args[1], args[2]) {
+		c.w.WriteOK()
+	}
+}
+
+// authenticate checks a user name and password, writing the error reply
+// when they do not match. Without configured accounts only "default"
+// exists, and it takes any password, as Redis's nopass default user does.
+func (c *conn) authenticate(user, pass []byte) bool {
+	if string(user) == "default" {
+		return true
+	}
+	c.replyError("WRONGPASS invalid username-password pair or user is disabled.")
+	return false
+}
+
+// setName validates and sets the connection name; an empty name clears it.
+func (c *conn) setName(name []byte) bool {
+	for _, ch := range name {
+		if ch < '!' || ch > '~' {
+			c.replyError("ERR Client names cannot contain spaces, newlines or special characters.")
+			return false
+		}
+	}
+	c.mu.Lock()
+	c.name = string(name)
+	c.mu.Unlock()
+	return true
+}
+
+func cmdQuit(c *conn, args [][]byte) {
+	c.w.WriteOK()
+	c.closeAfter = true
+}
+
+func cmdReset(c *conn, args [][]byte) {
+	c.ec.Select(0)
+	c.proto.Store(2)
+	c.w.SetProto(2)
+	c.mu.Lock()
+	c.name = ""
+	c.mu.Unlock()
+	c.w.WriteSimple("RESET")
+}
+
+func cmdTime(c *conn, args [][]byte) {
+	now := time.Now()
+	c.w.WriteArray(2)
+	c.w.WriteBulkInt(now.Unix())
+	c.w.WriteBulkInt(int64(now.Nanosecond() / 1000))
+}
+
+func cmdClientID(c *conn, args [][]byte) { c.w.WriteInt(c.id) }
+
+func cmdClientSetName(c *conn, args [][]byte) {
+	if c.setName(args[2]) {
+		c.w.WriteOK()
+	}
+}
+
+func cmdClientGetName(c *conn, args [][]byte) {
+	c.mu.Lock()
+	name := c.name
+	c.mu.Unlock()
+	if name == "" {
+		c.w.WriteNull()
+		return
+	}
+	c.w.WriteBulkString(name)
+}
+
+func cmdClientInfo(c *conn, args [][]byte) {
+	c.w.WriteVerbatim("txt", c.info()+"\n")
+}
+
+func cmdClientList(c *conn, args [][]byte) {
+	var ids map[int64]bool
+	for j := 2; j < len(args); j++ {
+		more := len(args) - 1 - j
+		switch {
+		case bytes.EqualFold(args[j], []byte("type")) && more >= 1:
+			t := strings.ToLower(string(args[j+1]))
+			switch t {
+			case "normal":
+			case "master", "replica", "slave", "pubsub":
+				// No such clients yet: an empty list.
+				ids = map[int64]bool{}
+			default:
+				c.replyError("ERR Unknown client type '" + string(args[j+1]) + "'")
+				return
+			}
+			j++
+		case bytes.EqualFold(args[j], []byte("id")) && more >= 1:
+			if ids == nil {
+				ids = map[int64]bool{}
+			}
+			for j++; j < len(args); j++ {
+				id, ok := resp.ParseInt(args[j])
+				if !ok || id <= 0 {
+					c.replyError("ERR Invalid client ID")
+					return
+				}
+				ids[id] = true
+			}
+		default:
+			c.replyError("ERR syntax error")
+			return
+		}
+	}
+	var b strings.Builder
+	for _, o := range c.s.sortedConns() {
+		if ids != nil && !ids[o.id] {
+			continue
+		}
+		b.WriteString(o.info())
+		b.WriteByte('\n')
+	}
+	c.w.WriteVerbatim("txt", b.String())
+}
+
+// info renders the connection as a CLIENT LIST line, in Redis 7's field
+// order; buffer sizes are Redoubt's own.
+func (c *conn) info() string {
+	c.mu.Lock()
+	name, cmd := c.name, c.lastCmd
+	c.mu.Unlock()
+	now := time.Now()
+	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
+	var b strings.Builder
+	b.Grow(256)
+	f := func(k, v string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	i := func(k string, v int64) { f(k, strconv.FormatInt(v, 10)) }
+	i("id", c.id)
+	f("addr", c.raddr)
+	f("laddr", c.laddr)
+	i("fd", -1)
+	f("name", name)
+	i("age", int64(now.Sub(c.created)/time.Second))
+	i("idle", int64(idle/time.Second))
+	f("flags", "N")
+	i("db", int64(c.ec.DB()))
+	i("sub", 0)
+	i("psub", 0)
+	i("ssub", 0)
+	i("multi", -1)
+	i("qbuf", 0)
+	i("qbuf-free", 0)
+	i("argv-mem", 0)
+	i("multi-mem", 0)
+	i("rbs", int64(c.rd.BufferCap()))
+	i("rbp", 0)
+	i("obl", 0)
+	i("oll", 0)
+	i("omem", 0)
+	i("tot-mem", int64(c.rd.BufferCap()))
+	f("events", "r")
+	f("cmd", cmd)
+	f("user", "default")
+	i("redir", -1)
+	i("resp", int64(c.proto.Load()))
+	return b.String()
+}
+
+// sortedConns returns the connections in the order of their ids.
+func (s *Server) sortedConns() []*conn {
+	s.mu.Lock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].id < out[j-1].id; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func cmdClientKill(c *conn, args [][]byte) {
+	if len(args) == 3 {
+		// Old form: CLIENT KILL addr:port.
+		for _, o := range c.s.sortedConns() {
+			if o.raddr == string(args[2]) {
+				c.w.WriteOK()
+				c.killConn(o)
+				return
+			}
+		}
+		c.replyError("ERR No such client")
+		return
+	}
+	var (
+		id                int64
+		addr, laddr, user string
+		typ               string
+		skipMe            = true
+	)
+	for j := 2; j < len(args); j += 2 {
+		if j+1 >= len(args) {
+			c.replyError("ERR syntax error")
+			return
+		}
+		v := args[j+1]
+		switch strings.ToLower(string(args[j])) {
+		case "id":
+			n, ok := resp.ParseInt(v)
+			if !ok || n <= 0 {
+				c.replyError("ERR client-id should be greater than 0")
+				return
+			}
+			id = n
+		case "type":
+			typ = strings.ToLower(string(v))
+			switch typ {
+			case "normal", "master", "replica", "slave", "pubsub":
+			default:
+				c.replyError("ERR Unknown client type '" + string(v) + "'")
+				return
+			}
+		case "addr":
+			addr = string(v)
+		case "laddr":
+			laddr = string(v)
+		case "user":
+			user = string(v)
+		case "skipme":
+			switch strings.ToLower(string(v)) {
+			case "yes":
+				skipMe = true
+			case "no":
+				skipMe = false
+			default:
+				c.replyError("ERR syntax error")
+				return
+			}
+		default:
+			c.replyError("ERR syntax error")
+			return
+		}
+	}
+	var killed []*conn
+	for _, o := range c.s.sortedConns() {
+		switch {
+		case id != 0 && o.id != id,
+			addr != "" && o.raddr != addr,
+			laddr != "" && o.laddr != laddr,
+			user != "" && user != "default",
+			typ != "" && typ != "normal",
+			skipMe && o == c:
+			continue
+		}
+		killed = append(killed, o)
+	}
+	c.w.WriteInt(int64(len(killed)))
+	for _, o := range killed {
+		c.killConn(o)
+	}
+}
+
+// killConn closes o after the current reply; killing oneself closes after
+// this reply is flushed, as Redis's CLOSE_AFTER_REPLY.
+func (c *conn) killConn(o *conn) {
+	if o == c {
+		c.closeAfter = true
+		return
+	}
+	o.kill()
+}
+
+func cmdClientHelp(c *conn, args [][]byte) {
+	lines := []string{
+		"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"ID",
+		"    Return the ID of the current connection.",
+		"INFO",
+		"    Return information about the current client connection.",
+		"KILL <ip:port>",
+		"    Kill connection made from <ip:port>.",
+		"KILL <option> <value> [<option> <value> [...]]",
+		"    Kill connections. Options are: ID, TYPE, ADDR, LADDR, USER, SKIPME.",
+		"LIST [options ...]",
+		"    Return information about client connections. Options: TYPE, ID.",
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		"HELP",
+		"    Print this help.",
+	}
+	c.w.WriteArray(len(lines))
+	for _, l := range lines {
+		c.w.WriteSimple(l)
+	}
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+)
+
+func cmdInfo(c *conn, args [][]byte) {
+	want := map[string]bool{}
+	all := false
+	if len(args) == 1 {
+		want["default"] = true
+	}
+	for _, a := range args[1:] {
+		want[strings.ToLower(string(a))] = true
+	}
+	if want["all"] || want["everything"] {
+		all = true
+	}
+	// The sections INFO knows, in Redis's order; dflt marks the ones
+	// INFO without arguments sends.
+	sections := []struct {
+		name string
+		dflt bool
+	}{
+		{"server", true}, {"clients", true}, {"memory", true}, {"persistence", true},
+		{"stats", true}, {"replication", true}, {"cpu", true}, {"keyspace", true},
+	}
+	var b bytes.Buffer
+	for _, sec := range sections {
+		if !all && !want[sec.name] && !(want["default"] && sec.dflt) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + strings.ToUpper(sec.name[:1]) + sec.name[1:] + "\r\n")
+		c.s.infoSection(c, &b, sec.name)
+	}
+	c.w.WriteVerbatim("txt", b.String())
+}
+
+func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
+	kv := func(k string, v any) { fmt.Fprintf(b, "%s:%v\r\n", k, v) }
+	switch name {
+	case "server":
+		kv("redis_version", CompatVersion)
+		kv("redoubt_version", Version)
+		kv("redis_mode", "standalone")
+		kv("os", runtime.GOOS+" "+runtime.GOARCH)
+		kv("arch_bits", strconv.IntSize)
+		kv("go_version", runtime.Version())
+		kv("process_id", os.Getpid())
+		kv("instance", s.opts.Name)
+		kv("tcp_port", s.tcpPort())
+		up := s.uptimeSeconds()
+		kv("uptime_in_seconds", up)
+		kv("uptime_in_days", up/86400)
+		if exe, err := os.Executable(); err == nil {
+			kv("executable", exe)
+		}
+	case "clients":
+		kv("connected_clients", s.clientCount())
+		kv("blocked_clients", 0)
+	case "memory":
+		used := heapBytes()
+		kv("used_memory", used)
+		kv("used_memory_human", humanBytes(used))
+		rss := rssBytes()
+		kv("used_memory_rss", rss)
+		kv("used_memory_rss_human", humanBytes(rss))
+		kv("maxmemory", 0)
+		kv("maxmemory_human", "0B")
+		kv("maxmemory_policy", "noeviction")
+		kv("mem_allocator", "go")
+	case "persistence":
+		kv("loading", 0)
+		kv("aof_enabled", 0)
+		c.lock()
+		kv("rdb_changes_since_last_save", s.eng.Stats().Dirty)
+	case "stats":
+		c.lock()
+		es := s.eng.Stats()
+		kv("total_connections_received", s.stats.connectionsReceived.Load())
+		kv("total_commands_processed", s.stats.commandsProcessed.Load())
+		kv("total_net_input_bytes", s.stats.netInputBytes.Load())
+		kv("total_net_output_bytes", s.stats.netOutputBytes.Load())
+		kv("rejected_connections", s.stats.rejectedConnections.Load())
+		kv("expired_keys", es.ExpiredKeys)
+		kv("keyspace_hits", es.KeyspaceHits)
+		kv("keyspace_misses", es.KeyspaceMisses)
+		kv("total_error_replies", s.stats.errorReplies.Load())
+	case "replication":
+		kv("role", "master")
+		kv("connected_slaves", 0)
+	case "cpu":
+		// Process-wide figures are not split per instance.
+		kv("goroutines", runtime.NumGoroutine())
+	case "keyspace":
+		c.lock()
+		for _, db := range s.eng.Keyspace() {
+			fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", db.ID, db.Keys, db.Expires)
+		}
+	}
+}
+
+func (s *Server) tcpPort() int {
+	for _, a := range s.Addrs() {
+		if i := strings.LastIndexByte(a, ':'); i >= 0 {
+			if p, err := strconv.Atoi(a[i+1:]); err == nil && p > 0 {
+				return p
+			}
+		}
+	}
+	return 0
+}
+
+func (s *Server) uptimeSeconds() int64 {
+	return int64(s.eng.Uptime().Seconds())
+}
+
+// heapBytes reports the bytes of live and not yet collected heap objects.
+func heapBytes() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() == metrics.KindUint64 {
+		return sample[0].Value.Uint64()
+	}
+	return 0
+}
+
+// rssBytes reads the process's resident set size from /proc.
+func rssBytes() uint64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	switch {
+	case n < unit:
+		return strconv.FormatUint(n, 10) + "B"
+	case n < unit*unit:
+		return fmt.Sprintf("%.2fK", float64(n)/unit)
+	case n < unit*unit*unit:
+		return fmt.Sprintf("%.2fM", float64(n)/(unit*unit))
+	default:
+		return fmt.Sprintf("%.2fG", float64(n)/(unit*unit*unit))
+	}
+}

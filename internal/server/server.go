@@ -1,0 +1,251 @@
+// Package server runs instances: it listens, admits connections, reads
+// commands with the bounded RESP reader, resolves them against the command
+// table, runs them on the instance's backend and writes the replies, one
+// flush per batch of pipelined commands.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"redoubt/internal/command"
+	"redoubt/internal/engine"
+)
+
+// Version is Redoubt's version.
+const Version = "0.1.0"
+
+// CompatVersion is the Redis version whose behaviour Redoubt reproduces;
+// clients read it from HELLO and INFO to choose features.
+const CompatVersion = "7.0.15"
+
+// Options configure one instance.
+type Options struct {
+	Name      string   // instance name, "default" for the default one
+	Listen    []string // "host:port" or "unix:/path"
+	DataDir   string
+	Databases int
+	Logger    *slog.Logger
+	Table     *command.Table // shared, read-only
+}
+
+// Server is one running instance: its listeners, connections and backend.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	table  *command.Table
+	eng    *engine.Engine
+	start  time.Time
+	nextID atomic.Int64
+
+	// handlers are the commands the server answers itself (HELLO,
+	// CLIENT, INFO …), indexed by spec ID like the engine's.
+	handlers []connHandler
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+
+	stats stats
+}
+
+// stats are the counters INFO reports.
+type stats struct {
+	connectionsReceived atomic.Int64
+	commandsProcessed   atomic.Int64
+	errorReplies        atomic.Int64
+	rejectedConnections atomic.Int64
+	netInputBytes       atomic.Int64
+	netOutputBytes      atomic.Int64
+}
+
+// New prepares an instance; Start opens its listeners.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Table == nil {
+		opts.Table = command.New()
+	}
+	if opts.Name == "" {
+		opts.Name = "default"
+	}
+	log := opts.Logger.With("instance", opts.Name)
+	s := &Server{
+		opts:  opts,
+		log:   log,
+		table: opts.Table,
+		start: time.Now(),
+		conns: map[*conn]struct{}{},
+	}
+	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table})
+	s.handlers = make([]connHandler, s.table.Len())
+	for name, h := range s.connCommands() {
+		spec := s.lookupName(name)
+		if spec == nil {
+			panic(fmt.Sprintf("server: handler for %q has no entry in the command table", name))
+		}
+		s.handlers[spec.ID] = h
+	}
+	return s
+}
+
+// lookupName finds a spec by its full name ("client|list").
+func (s *Server) lookupName(name string) *command.Spec {
+	parent, sub, isSub := strings.Cut(name, "|")
+	spec := s.table.Lookup([]byte(parent))
+	if spec != nil && isSub {
+		spec = s.table.LookupSub(spec, []byte(sub))
+	}
+	return spec
+}
+
+// Name reports the instance name.
+func (s *Server) Name() string { return s.opts.Name }
+
+// Start opens every listener and starts accepting. On error no listener is
+// left open.
+func (s *Server) Start() error {
+	for _, addr := range s.opts.Listen {
+		l, err := listen(addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("instance %s: listen %s: %w", s.opts.Name, addr, err)
+		}
+		s.mu.Lock()
+		s.listeners = append(s.listeners, l)
+		s.mu.Unlock()
+	}
+	for _, l := range s.listeners {
+		s.log.Info("listening", "addr", l.Addr().String())
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	return nil
+}
+
+func listen(addr string) (net.Listener, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			_ = os.Remove(path) // a stale socket from an earlier run
+		}
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(path, 0o700); err != nil {
+			l.Close()
+			return nil, err
+		}
+		return l, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+// Addrs reports the addresses the instance listens on (with the real port
+// when ":0" was asked for).
+func (s *Server) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, l := range s.listeners {
+		out = append(out, l.Addr().String())
+	}
+	return out
+}
+
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as
+			// net/http does instead of spinning.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.stats.connectionsReceived.Add(1)
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		l.Close()
+	}
+}
+
+// Shutdown stops accepting, lets every connection finish the command it
+// is running and flush its replies, and closes them. Connections still
+// open when ctx ends are closed at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for _, l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.stopReading()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		err = ctx.Err()
+	}
+	s.eng.Close()
+	return err
+}
+
+// clientCount reports the connected clients.
+func (s *Server) clientCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
