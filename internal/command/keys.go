@@ -146,6 +146,11 @@ func (s *Spec) keysFromSpecs(args [][]byte) (refs []KeyRef, ok bool) {
 		for i := first; i <= last; i += step {
 			refs = append(refs, KeyRef{Pos: i, Flags: ks.KeyFlags})
 		}
+		if ks.KeyFlags&KeyIncomplete != 0 {
+			// The spec found keys but may have missed some: Redis then
+			// asks the command's own procedure instead.
+			return nil, false
+		}
 	}
 	return refs, true
 }
@@ -181,17 +186,17 @@ func keywordSearch(args [][]byte, keyword string, from int) int {
 type getkeysProc uint8
 
 const (
-	gkNone       getkeysProc = iota
-	gkSet                    // SET: one key, flags depend on GET
-	gkBitfield               // BITFIELD: one key, flags depend on the operations
-	gkSort                   // SORT: the key and an optional STORE destination
-	gkSortRO                 // SORT_RO: the key
-	gkMigrate                // MIGRATE: one key or the KEYS list
-	gkGeoradius              // GEORADIUS[BYMEMBER]: the key and STORE/STOREDIST
-	gkXread                  // XREAD[GROUP]: the streams after STREAMS
-	gkNumkeys1               // numkeys at 1, keys from 2 (ZUNION, LMPOP, …)
-	gkNumkeys2               // numkeys at 2, keys from 3 (EVAL, BLMPOP, …)
-	gkNumkeysStore           // destination at 1, numkeys at 2, keys from 3
+	gkNone         getkeysProc = iota
+	gkSet                      // SET: one key, flags depend on GET
+	gkBitfield                 // BITFIELD: one key, flags depend on the operations
+	gkSort                     // SORT: the key and an optional STORE destination
+	gkSortRO                   // SORT_RO: the key
+	gkMigrate                  // MIGRATE: one key or the KEYS list
+	gkGeoradius                // GEORADIUS[BYMEMBER]: the key and STORE/STOREDIST
+	gkXread                    // XREAD[GROUP]: the streams after STREAMS
+	gkNumkeys1                 // numkeys at 1, keys from 2 (ZUNION, LMPOP, …)
+	gkNumkeys2                 // numkeys at 2, keys from 3 (EVAL, BLMPOP, …)
+	gkNumkeysStore             // destination at 1, numkeys at 2, keys from 3
 )
 
 // getkeysFor returns the key finder Redis 7.0 registers for a command.

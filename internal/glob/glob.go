@@ -5,8 +5,8 @@
 package glob
 
 // MaxNesting is how many separate '*' runs a pattern may nest before it is
-// treated as matching nothing. Redis (7.2.6 and later) uses the same bound
-// against patterns crafted to make matching slow.
+// treated as matching nothing. Redis 7.0.15 uses the same bound against
+// patterns crafted to make matching slow.
 const MaxNesting = 1000
 
 // Match reports whether s matches pattern. The syntax is Redis's: '*'

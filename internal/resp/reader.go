@@ -259,9 +259,8 @@ func (rd *Reader) parseInline() ([][]byte, bool, error) {
 	return args, true, nil
 }
 
-// fill reads more bytes from the connection, making room for at least the
-// bytes the parser said it needs, but never more than doubling the buffer
-// for a length that has not arrived yet.
+// fill reads more bytes from the connection into the free end of the
+// buffer.
 func (rd *Reader) fill() error {
 	if rd.err != nil {
 		return rd.err
@@ -272,21 +271,21 @@ func (rd *Reader) fill() error {
 			return err
 		}
 	}
-	want := max(rd.need, minRead)
-	if cap(rd.buf)-rd.w < want && rd.r > 0 {
-		n := copy(rd.buf, rd.buf[rd.r:rd.w])
-		rd.r, rd.w = 0, n
-	}
-	if free := cap(rd.buf) - rd.w; free < want {
-		grow := min(want, max(cap(rd.buf), minRead))
-		if grow < minRead {
-			grow = minRead
+	if cap(rd.buf)-rd.w < minRead {
+		if rd.r > 0 {
+			n := copy(rd.buf, rd.buf[rd.r:rd.w])
+			rd.r, rd.w = 0, n
 		}
-		nb := make([]byte, rd.w+max(grow, free))
-		copy(nb, rd.buf[rd.r:rd.w])
-		rd.w -= rd.r
-		rd.r = 0
-		rd.buf = nb
+		// Grow only a full buffer, by at most doubling it, and never
+		// beyond what the element being parsed still needs: the buffer
+		// follows the bytes that arrived, not the lengths announced.
+		if cap(rd.buf)-rd.w < minRead {
+			size := max(2*cap(rd.buf), rd.w+minRead)
+			size = min(size, rd.w+max(rd.need, minRead))
+			nb := make([]byte, size)
+			copy(nb, rd.buf[:rd.w])
+			rd.buf = nb
+		}
 	}
 	rd.buf = rd.buf[:cap(rd.buf)]
 	n, err := rd.rd.Read(rd.buf[rd.w:])

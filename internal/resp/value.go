@@ -1,5 +1,7 @@
 package resp
 
+import "bytes"
+
 // scanFrame is one open aggregate while a value is scanned.
 type scanFrame struct {
 	left int64 // elements still expected
@@ -72,6 +74,9 @@ func (rd *Reader) scanValue() (done bool, err error) {
 				if _, ok := parseInt(line); !ok {
 					return false, protoErr("invalid integer")
 				}
+			}
+			if bytes.IndexByte(line, '\n') >= 0 {
+				return false, protoErr("line feed inside a line")
 			}
 			s.pos = next - rd.r
 		case TypeBulk, TypeBlobError, TypeVerbatim:
