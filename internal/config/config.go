@@ -90,7 +90,10 @@ func Load(path string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Error{File: name, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		line := yamlErrLine(err)
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.TrimPrefix(msg, "line "+strconv.Itoa(line)+": ")
+		return nil, Error{File: name, Line: line, Msg: msg}
 	}
 	p := &parser{file: name}
 	cfg := &Config{}

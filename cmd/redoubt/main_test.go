@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"redoubt/internal/config"
+	"redoubt/internal/testutil"
+)
+
+// TestHelpDocumentsEverything checks that --help names every flag and
+// every configuration key.
+func TestHelpDocumentsEverything(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--help"}, &out, &errOut); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	help := errOut.String()
+	for _, want := range []string{"--listen", "--data", "--config", "--log-level", "--help"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help lacks %s", want)
+		}
+	}
+	for _, k := range config.Keys() {
+		if !strings.Contains(help, k[0]) {
+			t.Errorf("--help lacks config key %s", k[0])
+		}
+	}
+}
+
+func TestConfigErrorStopsStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(path, []byte("instances:\n  - name: a\n    listen: 127.0.0.1:1\n    bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--config", path}, &out, &errOut); code == 0 {
+		t.Fatal("started with a bad config")
+	}
+	if !strings.Contains(errOut.String(), "bad.yaml:4: unknown instance key \"bogus\"") {
+		t.Fatalf("error lacks the line: %s", errOut.String())
+	}
+}
+
+// TestSignalShutdown builds the binary, starts it, serves a command and
+// checks that SIGTERM ends it with exit status 0.
+func TestSignalShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "redoubt")
+	testutil.Run(t, "go", "build", "-o", bin, ".")
+	port := testutil.FreePort(t)
+	addr := net.JoinHostPort("127.0.0.1", itoa(port))
+	dataDir := filepath.Join(t.TempDir(), "d")
+	cmd := exec.Command(bin, "--listen", addr, "--data", dataDir)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	testutil.WaitFor(t, 10*time.Second, "redoubt to answer PING", func() bool { return testutil.Ping(addr) == nil })
+	fi, err := os.Stat(dataDir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v %v", fi, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("still running 15 s after SIGTERM")
+	}
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
