@@ -166,6 +166,20 @@ func TestRedisCommandMisc(t *testing.T) {
 	} {
 		same(t, tab, conns, true, append([]string{"COMMAND"}, q...)...)
 	}
+	// Random patterns (case-insensitive matching of full names).
+	alphabet := []string{"c", "o", "L", "s", "e", "t", "*", "?", "[", "]", "^", "-", "|", "\\", "a", "z"}
+	rng := rand.New(rand.NewSource(5))
+	for i := 0; i < 300; i++ {
+		var p strings.Builder
+		for j := rng.Intn(6); j >= 0; j-- {
+			p.WriteString(alphabet[rng.Intn(len(alphabet))])
+		}
+		args := []string{"COMMAND", "LIST", "FILTERBY", "PATTERN", p.String()}
+		want, got := conns[2].do(args...), ours(t, tab, 2, args...)
+		if !bytes.Equal(canon(got, true), canon(want, true)) {
+			t.Errorf("%q: got %q, want %q", args, shorten(canon(got, true)), shorten(canon(want, true)))
+		}
+	}
 }
 
 // getkeysSamples are command lines for COMMAND GETKEYS and

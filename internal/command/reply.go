@@ -1,7 +1,6 @@
 package command
 
 import (
-	"bytes"
 	"math/bits"
 
 	"redoubt/internal/glob"
@@ -22,22 +21,18 @@ func (t *Table) Command(w *resp.Writer, args [][]byte, avail func(*Spec) bool) {
 	if avail == nil {
 		avail = func(*Spec) bool { return true }
 	}
+	if len(args) == 0 {
+		args = [][]byte{[]byte("COMMAND")}
+	}
+	spec, msg := t.Resolve(args, avail)
+	if spec == nil {
+		w.WriteError(msg)
+		return
+	}
 	r := replier{t: t, w: w, avail: avail}
-	if len(args) <= 1 {
+	switch spec.Name {
+	case "command":
 		r.infoAll()
-		return
-	}
-	sub := t.LookupSub(t.top["command"], args[1])
-	if sub == nil || !r.visible(sub) {
-		w.WriteError("ERR unknown subcommand '" + cstr(args[1], 128) + "'. Try " +
-			upperName(args[0]) + " HELP.")
-		return
-	}
-	if !sub.ArityOK(len(args)) {
-		w.WriteError("ERR wrong number of arguments for '" + sub.Name + "' command")
-		return
-	}
-	switch sub.Name {
 	case "command|count":
 		w.WriteInt(int64(len(r.topLevel())))
 	case "command|info":
@@ -52,9 +47,8 @@ func (t *Table) Command(w *resp.Writer, args [][]byte, avail func(*Spec) bool) {
 		r.list(args[2:])
 	case "command|help":
 		r.help(args[0])
-	default:
-		w.WriteError("ERR unknown subcommand '" + cstr(args[1], 128) + "'. Try " +
-			upperName(args[0]) + " HELP.")
+	default: // args[0] was not COMMAND
+		w.WriteError(UnknownCommand(args))
 	}
 }
 
@@ -340,7 +334,7 @@ func (r *replier) list(opts [][]byte) {
 			// Redoubt loads no modules: no command belongs to one.
 			filter = func(*Spec) bool { return false }
 		case cstrEqualFold(opts[i+1], "aclcat"):
-			cat, _ := CategoryByName(cstr(arg, len(arg)))
+			cat, _ := CategoryByName(cString(arg, len(arg)))
 			filter = func(s *Spec) bool { return cat != 0 && s.Categories&cat != 0 }
 		case cstrEqualFold(opts[i+1], "pattern"):
 			filter = func(s *Spec) bool { return glob.Match(arg, []byte(s.Name), true) }
@@ -397,24 +391,12 @@ func (r *replier) help(name []byte) {
 	}
 }
 
-// cstr returns b as C's "%.*s" prints it: up to the first NUL byte and at
-// most max bytes.
-func cstr(b []byte, max int) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	if len(b) > max {
-		b = b[:max]
-	}
-	return string(b)
-}
-
 func popcount(x uint64) int { return bits.OnesCount64(x) }
 
 // upperName is a command name as Redis echoes it in errors and help:
-// up to the first NUL, ASCII letters in upper case.
+// up to the first NUL, ASCII letters in upper case (C's toupper).
 func upperName(b []byte) string {
-	s := []byte(cstr(b, len(b)))
+	s := []byte(cString(b, len(b)))
 	for i, c := range s {
 		if 'a' <= c && c <= 'z' {
 			s[i] = c - ('a' - 'A')

@@ -20,7 +20,7 @@ func (t *Table) Resolve(args [][]byte, avail func(*Spec) bool) (*Spec, string) {
 		spec = t.LookupSub(base, args[1])
 		if spec == nil || !avail(spec) {
 			return nil, "ERR unknown subcommand '" + cString(args[1], 128) +
-				"'. Try " + strings.ToUpper(cString(args[0], 128)) + " HELP."
+				"'. Try " + upperName(args[0]) + " HELP."
 		}
 	}
 	if !spec.ArityOK(len(args)) {

@@ -15,7 +15,9 @@ const MaxNesting = 1000
 // range (the ends may come in either order), and a backslash makes the next
 // byte literal, also inside brackets.
 //
-// An unclosed '[' behaves as if closed at the end of the pattern. With
+// As in Redis, the empty string matches only the empty pattern (KEYS and
+// SCAN special-case a lone "*" before matching). An unclosed '[' behaves
+// as if closed at the end of the pattern. With
 // nocase, ASCII letters match either case. Consecutive '*' collapse, and a
 // '*' that fails to match the rest of the pattern anywhere stops every
 // enclosing '*' from trying longer matches, so matching takes at most

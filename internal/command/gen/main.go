@@ -103,15 +103,15 @@ func serverVersion(ctx context.Context, c *redis.Client) (string, error) {
 
 // command is one COMMAND INFO entry as read from the server.
 type command struct {
-	name               string
-	arity              int64
-	flags              []string
-	first, last, step  int64
-	cats, tips         []string
-	keySpecs           []keySpec
-	subs               []*command
-	group, since       string
-	summary            string
+	name              string
+	arity             int64
+	flags             []string
+	first, last, step int64
+	cats, tips        []string
+	keySpecs          []keySpec
+	subs              []*command
+	group, since      string
+	summary           string
 }
 
 type keySpec struct {
