@@ -14,6 +14,15 @@ const (
 	encAuto   uint8 = iota // by content, as SET stores it: int, embstr or raw
 	encRaw                 // changed in place (APPEND, SETRANGE)
 	encEmbstr              // made from a number (INCRBYFLOAT): embstr while short
+	encCopied              // made by COPY: reported as encAuto, but never a shared integer
+)
+
+// Redis keeps the integers 0..9999 as shared objects (OBJECT REFCOUNT
+// reports INT_MAX for them) unless a value was made by COPY.
+const (
+	sharedIntegers = 10000
+	sharedRefcount = 1<<31 - 1
+	plainRefcount  = 1
 )
 
 // encodingName is the OBJECT ENCODING reply for the value.
@@ -30,6 +39,34 @@ type object interface {
 	typeName() string
 	// encoding is the OBJECT ENCODING reply.
 	encoding() string
+	// clone returns a deep copy that shares no mutable state with the
+	// original (COPY). It keeps the encoding, as Redis's dup functions do.
+	clone() object
+}
+
+// clone returns a deep copy of the value for COPY.
+func (v *Value) clone() Value {
+	if v.obj != nil {
+		return Value{obj: v.obj.clone()}
+	}
+	c := *v
+	if c.enc == encAuto {
+		c.enc = encCopied
+	}
+	return c
+}
+
+// refcount is the OBJECT REFCOUNT reply: Redis shares the objects of the
+// integers 0..9999 that SET, INCR and the like store, so they report
+// INT_MAX; every other value has one reference.
+func (v *Value) refcount() int64 {
+	if v.obj != nil || v.enc != encAuto || len(v.str) > 4 || stringEncoding(v) != "int" {
+		return plainRefcount
+	}
+	if n, _ := parseInt([]byte(v.str)); n >= 0 && n < sharedIntegers {
+		return sharedRefcount
+	}
+	return plainRefcount
 }
 
 // typeName reports the value's TYPE.

@@ -138,8 +138,8 @@ func (d *dripReader) Read(p []byte) (int, error) {
 // wire costs nothing until the bytes arrive.
 func TestNoAllocationFromAnnouncedLength(t *testing.T) {
 	for _, in := range []string{
-		"*1\r\n$536870912\r\nabc",   // 512 MiB bulk announced, 3 bytes sent
-		"*1048576\r\n$1\r\na\r\n",   // a million arguments announced, one sent
+		"*1\r\n$536870912\r\nabc",  // 512 MiB bulk announced, 3 bytes sent
+		"*1048576\r\n$1\r\na\r\n",  // a million arguments announced, one sent
 		"*1\r\n*1048576\r\n:1\r\n", // for ReadValue: a huge nested array
 	} {
 		var before, after runtime.MemStats
