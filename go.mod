@@ -1,6 +1,6 @@
 module redoubt
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0

@@ -43,9 +43,14 @@ type conn struct {
 	locked bool // holds the engine lock for the current batch
 	batch  int
 
-	mu      sync.Mutex // guards name and lastCmd
-	name    string
-	lastCmd string
+	mu   sync.Mutex // guards name
+	name string
+
+	lastCmd atomic.Pointer[command.Spec]
+	// Per-connection counters: atomics, but only this connection's
+	// goroutine writes them, so they never bounce between cores. INFO sums
+	// them; a closing connection adds them to the server's totals.
+	counters counters
 
 	lastActive atomic.Int64 // unix nanoseconds
 	proto      atomic.Int32
@@ -64,8 +69,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		laddr:   addrString(nc.LocalAddr()),
 		raddr:   addrString(nc.RemoteAddr()),
 	}
-	c.rd = resp.NewReader(countingReader{nc, &s.stats.netInputBytes}, resp.DefaultLimits())
-	c.w = resp.NewWriter(countingWriter{nc, &s.stats.netOutputBytes})
+	c.rd = resp.NewReader(countingReader{nc, &c.counters.netInputBytes}, resp.DefaultLimits())
+	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
 	c.proto.Store(2)
 	c.lastActive.Store(c.created.UnixNano())
@@ -96,7 +101,7 @@ func (c *conn) serve() {
 				c.unlock()
 				c.s.log.Debug("protocol error", "client", c.raddr, "err", pe.Msg)
 				c.w.WriteError(pe.Reply())
-				c.s.stats.errorReplies.Add(1)
+				c.counters.errorReplies.Add(1)
 			}
 			c.unlock()
 			_ = c.w.Flush()
@@ -143,13 +148,13 @@ func (c *conn) unlock() {
 // exec resolves and runs one command.
 func (c *conn) exec(args [][]byte) {
 	s := c.s
-	s.stats.commandsProcessed.Add(1)
+	c.counters.commandsProcessed.Add(1)
 	spec, errReply := s.table.Resolve(args, s.available)
 	if spec == nil {
 		c.replyError(errReply)
 		return
 	}
-	c.setLastCmd(spec.Name)
+	c.lastCmd.Store(spec)
 	if h := s.handlers[spec.ID]; h != nil {
 		h(c, args)
 		return
@@ -158,7 +163,7 @@ func (c *conn) exec(args [][]byte) {
 	mark := c.w.Buffered()
 	s.eng.Exec(c.ec, spec, args)
 	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
-		s.stats.errorReplies.Add(1)
+		c.counters.errorReplies.Add(1)
 	}
 	c.batch++
 	if c.batch >= maxBatch {
@@ -180,14 +185,8 @@ func (s *Server) available(spec *command.Spec) bool {
 }
 
 func (c *conn) replyError(msg string) {
-	c.s.stats.errorReplies.Add(1)
+	c.counters.errorReplies.Add(1)
 	c.w.WriteError(msg)
-}
-
-func (c *conn) setLastCmd(name string) {
-	c.mu.Lock()
-	c.lastCmd = name
-	c.mu.Unlock()
 }
 
 // stopReading makes the connection's next read fail, so it finishes the

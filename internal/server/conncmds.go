@@ -235,8 +235,12 @@ func cmdClientList(c *conn, args [][]byte) {
 // order; buffer sizes are Redoubt's own.
 func (c *conn) info() string {
 	c.mu.Lock()
-	name, cmd := c.name, c.lastCmd
+	name := c.name
 	c.mu.Unlock()
+	cmd := ""
+	if spec := c.lastCmd.Load(); spec != nil {
+		cmd = spec.Name
+	}
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastActive.Load()))
 	var b strings.Builder

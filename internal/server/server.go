@@ -56,17 +56,36 @@ type Server struct {
 	closing   bool
 	wg        sync.WaitGroup
 
-	stats stats
+	connectionsReceived atomic.Int64
+	rejectedConnections atomic.Int64
+	closed              counters // of the connections that have ended
 }
 
-// stats are the counters INFO reports.
-type stats struct {
-	connectionsReceived atomic.Int64
-	commandsProcessed   atomic.Int64
-	errorReplies        atomic.Int64
-	rejectedConnections atomic.Int64
-	netInputBytes       atomic.Int64
-	netOutputBytes      atomic.Int64
+// counters are the per-connection figures INFO adds up.
+type counters struct {
+	commandsProcessed atomic.Int64
+	errorReplies      atomic.Int64
+	netInputBytes     atomic.Int64
+	netOutputBytes    atomic.Int64
+}
+
+func (k *counters) add(o *counters) {
+	k.commandsProcessed.Add(o.commandsProcessed.Load())
+	k.errorReplies.Add(o.errorReplies.Load())
+	k.netInputBytes.Add(o.netInputBytes.Load())
+	k.netOutputBytes.Add(o.netOutputBytes.Load())
+}
+
+// totals adds up the counters of every connection, open or closed.
+func (s *Server) totals() *counters {
+	var t counters
+	s.mu.Lock()
+	t.add(&s.closed)
+	for c := range s.conns {
+		t.add(&c.counters)
+	}
+	s.mu.Unlock()
+	return &t
 }
 
 // New prepares an instance; Start opens its listeners.
@@ -181,7 +200,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 			continue
 		}
 		delay = 0
-		s.stats.connectionsReceived.Add(1)
+		s.connectionsReceived.Add(1)
 		c := newConn(s, nc)
 		s.mu.Lock()
 		if s.closing {
@@ -199,6 +218,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.closed.add(&c.counters)
 	s.mu.Unlock()
 	s.wg.Done()
 }

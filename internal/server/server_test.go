@@ -130,7 +130,7 @@ func TestPipelineOneFlush(t *testing.T) {
 	for i := 0; i < n; i++ {
 		b.WriteString("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
 	}
-	before := s.stats.netOutputBytes.Load()
+	before := s.totals().netOutputBytes.Load()
 	c.send(b.String())
 	// Every reply must arrive, in order, and in few TCP segments: read
 	// everything with one deadline and count the reads that returned data.
@@ -149,7 +149,7 @@ func TestPipelineOneFlush(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("replies differ")
 	}
-	if out := s.stats.netOutputBytes.Load() - before; out != int64(len(want)) {
+	if out := s.totals().netOutputBytes.Load() - before; out != int64(len(want)) {
 		t.Fatalf("server wrote %d bytes, want %d", out, len(want))
 	}
 	if reads > 3 {
