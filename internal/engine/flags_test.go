@@ -34,7 +34,7 @@ func commandSamples() map[string][]string {
 		"object|encoding": {"OBJECT ENCODING s"}, "object|freq": {"OBJECT FREQ s"},
 		"object|idletime": {"OBJECT IDLETIME s"}, "object|refcount": {"OBJECT REFCOUNT s"},
 		"object|help": {"OBJECT HELP"},
-		"hset": {"HSET h f2 v"}, "hsetnx": {"HSETNX h f3 v"}, "hmset": {"HMSET h f4 v"},
+		"hset":        {"HSET h f2 v"}, "hsetnx": {"HSETNX h f3 v"}, "hmset": {"HMSET h f4 v"},
 		"hget": {"HGET h f"}, "hmget": {"HMGET h f none"}, "hdel": {"HDEL h f"}, "hexists": {"HEXISTS h f"},
 		"hgetall": {"HGETALL h"}, "hkeys": {"HKEYS h"}, "hvals": {"HVALS h"}, "hlen": {"HLEN h"},
 		"hincrby": {"HINCRBY h n 1"}, "hincrbyfloat": {"HINCRBYFLOAT h n 1.5"}, "hstrlen": {"HSTRLEN h f"},

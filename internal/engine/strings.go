@@ -187,7 +187,7 @@ const (
 // after writing the error.
 func parseExpireOptions(c *Client, args [][]byte, forSet bool) (flags int, expire []byte, ok bool) {
 	for j := 0; j < len(args); j++ {
-		opt := cString(args[j])
+		opt := cPrefix(args[j])
 		switch {
 		case forSet && asciiEqualFold(opt, "nx") && flags&optXX == 0:
 			flags |= optNX
@@ -228,8 +228,8 @@ func expireUnit(a []byte) int {
 	return 0
 }
 
-// cString is a as C code sees it: up to its first NUL byte.
-func cString(a []byte) []byte {
+// cPrefix is a as C code compares it: up to its first NUL byte.
+func cPrefix(a []byte) []byte {
 	if i := bytes.IndexByte(a, 0); i >= 0 {
 		return a[:i]
 	}
@@ -292,7 +292,9 @@ func cmdSet(c *Client, args [][]byte) {
 
 func cmdSetNX(c *Client, args [][]byte) { setGeneric(c, optNX, args[1], args[2], nil, "setnx", true) }
 
-func cmdSetEx(c *Client, args [][]byte) { setGeneric(c, optEX, args[1], args[3], args[2], "setex", false) }
+func cmdSetEx(c *Client, args [][]byte) {
+	setGeneric(c, optEX, args[1], args[3], args[2], "setex", false)
+}
 
 func cmdPSetEx(c *Client, args [][]byte) {
 	setGeneric(c, optPX, args[1], args[3], args[2], "psetex", false)

@@ -1,0 +1,449 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"redoubt/internal/resp"
+)
+
+// strEnv is an engine with one client and a clock the test moves.
+type strEnv struct {
+	t   *testing.T
+	e   *Engine
+	c   *Client
+	now time.Time
+}
+
+func newStrEnv(t *testing.T) *strEnv {
+	t.Helper()
+	e := New(Options{})
+	t.Cleanup(e.Close)
+	s := &strEnv{t: t, e: e, c: e.NewClient(resp.NewWriter(nil)), now: time.UnixMilli(1_700_000_000_000)}
+	e.Lock()
+	e.now = func() time.Time { return s.now } // read under the lock only
+	e.Unlock()
+	return s
+}
+
+// do runs one command and returns its raw reply.
+func (s *strEnv) do(args ...string) string {
+	s.t.Helper()
+	bs := make([][]byte, len(args))
+	for i, a := range args {
+		bs[i] = []byte(a)
+	}
+	s.e.Lock()
+	defer s.e.Unlock()
+	spec, errReply := s.e.table.Resolve(bs, s.e.Supports)
+	if spec == nil {
+		s.t.Fatalf("%q: %s", args, errReply)
+	}
+	s.c.W.Reset()
+	s.e.Exec(s.c, spec, bs)
+	return string(s.c.W.Bytes())
+}
+
+// expect runs a command line (split on spaces) and checks its reply.
+func (s *strEnv) expect(line, want string) {
+	s.t.Helper()
+	if got := s.do(strings.Fields(line)...); got != want {
+		s.t.Errorf("%s: got %q, want %q", line, got, want)
+	}
+}
+
+// advance moves the engine clock.
+func (s *strEnv) advance(d time.Duration) {
+	s.e.Lock()
+	s.now = s.now.Add(d)
+	s.e.Unlock()
+}
+
+// value returns the stored value of key without expiring it.
+func (s *strEnv) value(key string) *Value {
+	s.e.Lock()
+	defer s.e.Unlock()
+	return s.c.db.keys.Get([]byte(key))
+}
+
+// ttl returns the stored expiry of key in ms from now, or -1.
+func (s *strEnv) ttl(key string) int64 {
+	s.e.Lock()
+	defer s.e.Unlock()
+	at := s.c.db.expireAt([]byte(key))
+	if at < 0 {
+		return -1
+	}
+	return at - s.now.UnixMilli()
+}
+
+// fakeObject is a value of another type. Embedding the interface keeps it
+// an object whatever methods object grows.
+type fakeObject struct{ object }
+
+func (fakeObject) typeName() string { return "hash" }
+func (fakeObject) encoding() string { return "listpack" }
+
+const wrongType = "-" + errWrongType + "\r\n"
+
+// TestStringsWrongType runs every string command against a key of another
+// type, made directly so the test does not depend on any other type.
+func TestStringsWrongType(t *testing.T) {
+	s := newStrEnv(t)
+	reset := func() {
+		s.e.Lock()
+		s.c.db.set(s.e, []byte("h"), Value{obj: fakeObject{}}, false)
+		s.e.Unlock()
+	}
+	reset()
+	for _, tc := range []struct{ line, want string }{
+		{"GET h", wrongType}, {"GETDEL h", wrongType}, {"GETEX h", wrongType}, {"GETEX h EX 10", wrongType},
+		{"GETEX h EX abc", wrongType}, {"GETEX h FOO", "-ERR syntax error\r\n"}, {"GETSET h v", wrongType},
+		{"GETRANGE h 0 -1", wrongType}, {"GETRANGE h a 1", "-" + errNotInt + "\r\n"}, {"SUBSTR h 0 1", wrongType},
+		{"STRLEN h", wrongType}, {"APPEND h x", wrongType}, {"SETRANGE h 0 x", wrongType},
+		{"SETRANGE h -1 x", "-ERR offset is out of range\r\n"}, {"SETRANGE h 536870912 x", wrongType},
+		{"INCR h", wrongType}, {"DECR h", wrongType}, {"INCRBY h 1", wrongType},
+		{"INCRBY h x", "-" + errNotInt + "\r\n"}, {"DECRBY h 1", wrongType},
+		{"DECRBY h -9223372036854775808", "-ERR decrement would overflow\r\n"},
+		{"INCRBYFLOAT h 1", wrongType}, {"INCRBYFLOAT h x", wrongType},
+		{"MGET h x h", "*3\r\n$-1\r\n$-1\r\n$-1\r\n"},
+		{"LCS h x", "-ERR The specified keys must contain string values\r\n"},
+		{"LCS x h FOO", "-ERR The specified keys must contain string values\r\n"},
+		{"SETNX h v", ":0\r\n"}, {"SET h v NX", "$-1\r\n"}, {"SET h v GET", wrongType},
+		{"SET h v EX abc GET", "-" + errNotInt + "\r\n"}, {"SET h v NX GET", wrongType},
+		{"MSETNX h v", ":0\r\n"}, {"GET h", wrongType},
+	} {
+		s.expect(tc.line, tc.want)
+	}
+	if s.do("SETRANGE", "h", "0", "") != wrongType {
+		t.Error("SETRANGE with an empty value on a wrong type must fail")
+	}
+	for _, line := range []string{"SET h v", "SET h v XX", "MSET h v", "SETEX h 10 v", "PSETEX h 10 v", "SET h v KEEPTTL"} {
+		reset()
+		s.do(strings.Fields(line)...)
+		if v := s.value("h"); v.obj != nil || v.str != "v" {
+			t.Errorf("%s did not replace the hash: %+v", line, v)
+		}
+	}
+}
+
+// TestStringsExpiry checks, with a fake clock, that an expired key is
+// absent for every command and which commands keep a time to live.
+func TestStringsExpiry(t *testing.T) {
+	s := newStrEnv(t)
+	expireSoon := func(val string) {
+		s.t.Helper()
+		s.expect("SET k "+val+" PX 100", "+OK\r\n")
+		s.advance(100 * time.Millisecond)
+	}
+	for _, tc := range []struct{ val, line, want string }{
+		{"v", "GET k", "$-1\r\n"}, {"v", "STRLEN k", ":0\r\n"}, {"v", "GETRANGE k 0 -1", "$0\r\n\r\n"},
+		{"v", "GETDEL k", "$-1\r\n"}, {"v", "GETEX k PERSIST", "$-1\r\n"}, {"v", "GETSET k w", "$-1\r\n"},
+		{"v", "MGET k", "*1\r\n$-1\r\n"}, {"5", "INCR k", ":1\r\n"}, {"5", "DECRBY k 2", ":-2\r\n"},
+		{"5", "INCRBYFLOAT k 1.5", "$3\r\n1.5\r\n"}, {"abc", "APPEND k x", ":1\r\n"},
+		{"abc", "SETRANGE k 1 x", ":2\r\n"}, {"v", "SETNX k w", ":1\r\n"},
+		{"v", "SET k w NX", "+OK\r\n"}, {"v", "SET k w XX", "$-1\r\n"}, {"v", "SET k w GET", "$-1\r\n"},
+		{"v", "MSETNX k w", ":1\r\n"}, {"abc", "LCS k k", "$0\r\n\r\n"},
+	} {
+		expireSoon(tc.val)
+		s.expect(tc.line, tc.want)
+		if s.ttl("k") != -1 {
+			t.Errorf("%s after expiry left a TTL", tc.line)
+		}
+		s.do("DEL", "k")
+	}
+
+	// Who keeps the time to live and who drops it.
+	for _, tc := range []struct {
+		line string
+		keep bool
+	}{
+		{"INCR k", true}, {"DECR k", true}, {"INCRBY k 5", true}, {"DECRBY k 5", true},
+		{"INCRBYFLOAT k 0.5", true}, {"APPEND k 1", true}, {"SETRANGE k 0 9", true},
+		{"SET k 1 KEEPTTL", true}, {"SET k 1 XX KEEPTTL GET", true}, {"GETEX k", true}, {"GET k", true},
+		{"SET k 1", false}, {"SET k 1 GET", false}, {"GETSET k 1", false},
+		{"MSET k 1", false}, {"GETEX k PERSIST", false}, {"SETNX k 1", true}, {"MSETNX k 1", true},
+	} {
+		s.expect("SET k 10 EX 1000", "+OK\r\n")
+		s.do(strings.Fields(tc.line)...)
+		if got := s.ttl("k"); (got == 1_000_000) != tc.keep {
+			t.Errorf("%s: ttl %d ms, keep=%v", tc.line, got, tc.keep)
+		}
+	}
+
+	// New expiries are relative to the engine clock; absolute ones in the
+	// past delete the key.
+	s.expect("SET k v EX 10", "+OK\r\n")
+	if got := s.ttl("k"); got != 10_000 {
+		t.Errorf("EX 10: ttl %d", got)
+	}
+	s.expect("GETEX k PX 500", "$1\r\nv\r\n")
+	if got := s.ttl("k"); got != 500 {
+		t.Errorf("GETEX PX 500: ttl %d", got)
+	}
+	at := strconv.FormatInt(s.now.UnixMilli()+2000, 10)
+	s.expect("GETEX k PXAT "+at, "$1\r\nv\r\n")
+	if got := s.ttl("k"); got != 2000 {
+		t.Errorf("GETEX PXAT: ttl %d", got)
+	}
+	s.expect("SETEX k 3 v", "+OK\r\n")
+	s.expect("PSETEX k 3 v", "+OK\r\n")
+	if got := s.ttl("k"); got != 3 {
+		t.Errorf("PSETEX 3: ttl %d", got)
+	}
+	now := strconv.FormatInt(s.now.UnixMilli(), 10)
+	s.expect("GETEX k PXAT "+now, "$1\r\nv\r\n")
+	if s.value("k") != nil {
+		t.Error("GETEX PXAT now did not delete the key")
+	}
+	s.expect("SET k v PXAT "+now, "+OK\r\n")
+	s.expect("GET k", "$-1\r\n")
+	s.expect("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command\r\n")
+	s.expect("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n")
+	s.expect("SETEX k 0 v", "-ERR invalid expire time in 'setex' command\r\n")
+	s.expect("PSETEX k -1 v", "-ERR invalid expire time in 'psetex' command\r\n")
+	s.expect("SET k v", "+OK\r\n")
+	s.expect("GETEX k EX 0", "-ERR invalid expire time in 'getex' command\r\n")
+}
+
+// TestStringsEncoding checks the OBJECT ENCODING each command leaves.
+func TestStringsEncoding(t *testing.T) {
+	s := newStrEnv(t)
+	long := strings.Repeat("x", 45)
+	for _, tc := range []struct {
+		lines []string
+		want  string
+	}{
+		{[]string{"SET k 123"}, "int"}, {[]string{"SET k -9223372036854775808"}, "int"},
+		{[]string{"SET k 9223372036854775808"}, "embstr"}, {[]string{"SET k 0123"}, "embstr"},
+		{[]string{"SET k " + long}, "raw"}, {[]string{"SET k " + long[:44]}, "embstr"},
+		{[]string{"APPEND k 123"}, "int"}, {[]string{"SET k 12", "APPEND k 3"}, "raw"},
+		{[]string{"SET k 12", "APPEND k 3", "INCR k"}, "int"}, {[]string{"SETRANGE k 0 12"}, "raw"},
+		{[]string{"INCRBYFLOAT k 1"}, "embstr"}, {[]string{"INCRBYFLOAT k 1e50"}, "raw"},
+		{[]string{"INCR k"}, "int"}, {[]string{"MSET k 5"}, "int"}, {[]string{"GETSET k 5"}, "int"},
+		{[]string{"SETEX k 10 5"}, "int"}, {[]string{"SET k ab", "SETRANGE k 0 cd"}, "raw"},
+	} {
+		s.do("DEL", "k")
+		for _, line := range tc.lines {
+			s.do(strings.Fields(line)...)
+		}
+		if got := stringEncoding(s.value("k")); got != tc.want {
+			t.Errorf("%q: encoding %s, want %s", tc.lines, got, tc.want)
+		}
+	}
+}
+
+// TestStringsLimits checks the size limits without allocating anything
+// near them.
+func TestStringsLimits(t *testing.T) {
+	s := newStrEnv(t)
+	tooLong := "-" + errStringLimit + "\r\n"
+	s.expect("SETRANGE k 536870912 x", tooLong)
+	s.expect("SETRANGE k 536870911 xy", tooLong)
+	s.expect("SETRANGE k 9223372036854775807 xy", tooLong)
+	if s.value("k") != nil {
+		t.Error("a refused SETRANGE created the key")
+	}
+	// APPEND checks the sum the same way; a string near the limit is too
+	// big for a test, so the check is called directly.
+	c := s.c
+	s.e.Lock()
+	c.W.Reset()
+	if checkStringLength(c, maxStringLen-1, 2) || string(c.W.Bytes()) != tooLong {
+		t.Errorf("checkStringLength: %q", c.W.Bytes())
+	}
+	c.W.Reset()
+	if !checkStringLength(c, maxStringLen-2, 2) || c.W.Buffered() != 0 {
+		t.Error("checkStringLength refused a string at the limit")
+	}
+	s.e.Unlock()
+
+	a := strings.Repeat("a", 11585)
+	s.do("SET", "a", a)
+	s.do("SET", "b", a)
+	for _, opt := range []string{"", "LEN", "IDX"} {
+		args := []string{"LCS", "a", "b"}
+		if opt != "" {
+			args = append(args, opt)
+		}
+		if got := s.do(args...); !strings.HasPrefix(got, "-ERR Insufficient memory") {
+			t.Errorf("LCS %s over the limit: %.60q", opt, got)
+		}
+	}
+}
+
+// TestParseLongDouble checks parsing against strtold's rules and the
+// long double range.
+func TestParseLongDouble(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{ // want "" means invalid
+		{"1", "1"}, {"-1.5", "-1.5"}, {"+.5", "0.5"}, {"5.", "5"}, {"1e3", "1000"}, {"1E+3", "1000"},
+		{"0x10", "16"}, {"0X1P-2", "0.25"}, {"0x.8p1", "1"}, {"-0x1.8p1", "-3"}, {"00012", "12"},
+		{"0e-99999", "0"}, {"-0", "0"}, {"1e-4940", "0"}, {"inf", "inf"}, {"-Infinity", "-inf"},
+		{"", ""}, {" 1", ""}, {"1 ", ""}, {"1\x00", ""}, {"nan", ""}, {"NaN", ""}, {"infin", ""},
+		{"0x", ""}, {"0x1p", ""}, {"0xg", ""}, {"0b1", ""}, {"1e", ""}, {"1e+", ""}, {"1_0", ""},
+		{".", ""}, {"+-1", ""}, {"1..2", ""}, {"1e5000", ""}, {"1e-5000", ""}, {"1e999999999999999", ""},
+		{"1e-999999999999999", ""}, {"0x1p16384", ""}, {"0x1p16383", "big"}, {"0x1p-16445", "0"},
+		{"0x1p-16446", ""}, {"0x1.0000000000000000000001p-16446", "0"},
+		{strings.Repeat("0", 5119), "0"}, {strings.Repeat("0", 5120), ""},
+	} {
+		f, ok := parseLongDouble([]byte(tc.in))
+		switch {
+		case tc.want == "" && ok:
+			t.Errorf("%.40q: parsed as %s, want invalid", tc.in, f.Text('g', 20))
+		case tc.want == "":
+		case !ok:
+			t.Errorf("%.40q: invalid, want %s", tc.in, tc.want)
+		case f.IsInf() && (f.Sign() > 0) != (tc.want == "inf"):
+			t.Errorf("%q: %v", tc.in, f)
+		case f.IsInf():
+		case tc.want == "big":
+			if len(formatLongDouble(f)) < 4000 {
+				t.Errorf("%q: %s", tc.in, formatLongDouble(f))
+			}
+		case formatLongDouble(f) != tc.want:
+			t.Errorf("%q: %s, want %s", tc.in, formatLongDouble(f), tc.want)
+		}
+	}
+}
+
+// TestIncrByFloatLongDouble checks results that float64 would get wrong.
+func TestIncrByFloatLongDouble(t *testing.T) {
+	s := newStrEnv(t)
+	s.expect("INCRBYFLOAT k 0.1", "$3\r\n0.1\r\n")
+	s.expect("INCRBYFLOAT k 0.2", "$3\r\n0.3\r\n") // float64: 0.30000000000000004
+	s.expect("SET k 10.50", "+OK\r\n")
+	s.expect("INCRBYFLOAT k 0.1", "$4\r\n10.6\r\n")
+	s.expect("SET k 1", "+OK\r\n")
+	s.expect("INCRBYFLOAT k 1e4933", "-"+errNotFloat+"\r\n")
+	s.expect("SET k 0x1.fffffffffffffffep16383", "+OK\r\n") // the largest long double
+	largest := s.do("INCRBYFLOAT", "k", "0")
+	if !strings.HasPrefix(largest, "$4933\r\n11897314953572317650") {
+		t.Errorf("largest long double: %.40q", largest)
+	}
+	s.expect("INCRBYFLOAT k 0x1p16318", largest)                  // under half an ulp: rounds down
+	s.expect("INCRBYFLOAT k 0x1p16319", "-"+errIncrNaNInf+"\r\n") // a tie: rounds up, to 2**16384
+	s.expect("SET k 1", "+OK\r\n")
+	s.expect("INCRBYFLOAT k -1e-30", "$1\r\n1\r\n")
+	s.expect("INCRBYFLOAT k -1", "$1\r\n0\r\n")
+	s.expect("INCRBYFLOAT k -0.000000000000000001", "$1\r\n0\r\n") // "-0" is printed "0"
+}
+
+// TestLCSRanges checks IDX on the example of Redis's documentation.
+func TestLCSRanges(t *testing.T) {
+	s := newStrEnv(t)
+	s.expect("MSET key1 ohmytext key2 mynewtext", "+OK\r\n")
+	s.expect("LCS key1 key2", "$6\r\nmytext\r\n")
+	s.expect("LCS key1 key2 LEN", ":6\r\n")
+	s.expect("LCS key1 key2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+		"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n")
+	s.expect("LCS key1 key2 IDX",
+		"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n")
+}
+
+// BenchmarkGet measures GET of an existing key: no allocation.
+func BenchmarkGet(b *testing.B) {
+	e := New(Options{})
+	defer e.Close()
+	c := e.NewClient(resp.NewWriter(nil))
+	args := [][]byte{[]byte("GET"), []byte("key:000001")}
+	e.Lock()
+	defer e.Unlock()
+	cmdSet(c, [][]byte{[]byte("SET"), args[1], []byte("some value of a usual size")})
+	b.ReportAllocs()
+	for b.Loop() {
+		c.W.Reset()
+		cmdGet(c, args)
+	}
+}
+
+// BenchmarkSet measures SET of an existing key: one allocation, the
+// stored copy of the value.
+func BenchmarkSet(b *testing.B) {
+	e := New(Options{})
+	defer e.Close()
+	c := e.NewClient(resp.NewWriter(nil))
+	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("some value of a usual size")}
+	e.Lock()
+	defer e.Unlock()
+	cmdSet(c, args)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.W.Reset()
+		cmdSet(c, args)
+	}
+}
+
+// BenchmarkIncr measures INCR of an existing key: one allocation, the
+// formatted result.
+func BenchmarkIncr(b *testing.B) {
+	e := New(Options{})
+	defer e.Close()
+	c := e.NewClient(resp.NewWriter(nil))
+	args := [][]byte{[]byte("INCR"), []byte("counter")}
+	e.Lock()
+	defer e.Unlock()
+	cmdSet(c, [][]byte{[]byte("SET"), args[1], []byte("1000")})
+	b.ReportAllocs()
+	for b.Loop() {
+		c.W.Reset()
+		cmdIncr(c, args)
+	}
+}
+
+// BenchmarkMGet measures MGET of ten keys: no allocation.
+func BenchmarkMGet(b *testing.B) {
+	e := New(Options{})
+	defer e.Close()
+	c := e.NewClient(resp.NewWriter(nil))
+	args := [][]byte{[]byte("MGET")}
+	e.Lock()
+	defer e.Unlock()
+	for i := range 10 {
+		k := []byte("key:" + strconv.Itoa(i))
+		cmdSet(c, [][]byte{[]byte("SET"), k, []byte("value")})
+		args = append(args, k)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.W.Reset()
+		cmdMGet(c, args)
+	}
+}
+
+// TestHotPathAllocs enforces the allocation budgets of the hot commands:
+// none for GET and MGET, the stored copy for SET and INCR.
+func TestHotPathAllocs(t *testing.T) {
+	e := New(Options{})
+	defer e.Close()
+	c := e.NewClient(resp.NewWriter(nil))
+	e.Lock()
+	defer e.Unlock()
+	args := func(line string) [][]byte {
+		var out [][]byte
+		for _, f := range strings.Fields(line) {
+			out = append(out, []byte(f))
+		}
+		return out
+	}
+	cmdMSet(c, args("MSET k1 some-value-of-a-usual-size k2 1000 k3 x"))
+	for _, tc := range []struct {
+		h    Handler
+		line string
+		max  float64
+	}{
+		{cmdGet, "GET k1", 0}, {cmdGet, "GET nokey", 0}, {cmdMGet, "MGET k1 k2 k3 nokey", 0},
+		{cmdSet, "SET k1 some-other-value-of-a-usual-size", 1}, {cmdIncr, "INCR k2", 1},
+		{cmdStrlen, "STRLEN k1", 0}, {cmdGetRange, "GETRANGE k1 2 5", 0},
+	} {
+		a := args(tc.line)
+		got := testing.AllocsPerRun(200, func() {
+			c.W.Reset()
+			tc.h(c, a)
+		})
+		if got > tc.max {
+			t.Errorf("%s: %v allocations, want at most %v", tc.line, got, tc.max)
+		}
+	}
+}
