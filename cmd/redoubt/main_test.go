@@ -23,7 +23,7 @@ func TestHelpDocumentsEverything(t *testing.T) {
 		t.Fatalf("--help exit %d", code)
 	}
 	help := errOut.String()
-	for _, want := range []string{"--listen", "--data", "--config", "--log-level", "--help"} {
+	for _, want := range []string{"--listen", "--data", "--config", "--log-level", "--threads", "--help"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("--help lacks %s", want)
 		}
@@ -31,6 +31,21 @@ func TestHelpDocumentsEverything(t *testing.T) {
 	for _, k := range config.Keys() {
 		if !strings.Contains(help, k[0]) {
 			t.Errorf("--help lacks config key %s", k[0])
+		}
+	}
+}
+
+func TestThreadCount(t *testing.T) {
+	tests := []struct {
+		flag       int
+		env        string
+		cpus, want int
+	}{
+		{0, "", 2, 1}, {0, "", 1, 1}, {0, "", 16, 8}, {3, "", 16, 3}, {0, "6", 16, 6}, {2, "6", 16, 2}, {0, "x", 4, 2},
+	}
+	for _, tt := range tests {
+		if got := threadCount(tt.flag, tt.env, tt.cpus); got != tt.want {
+			t.Errorf("threadCount(%d, %q, %d) = %d, want %d", tt.flag, tt.env, tt.cpus, got, tt.want)
 		}
 	}
 }

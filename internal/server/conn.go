@@ -107,7 +107,6 @@ func (c *conn) serve() {
 			_ = c.w.Flush()
 			return
 		}
-		c.lastActive.Store(time.Now().UnixNano())
 		c.exec(args)
 		if c.closeAfter || c.killed.Load() {
 			c.unlock()
@@ -127,6 +126,7 @@ func (c *conn) serve() {
 // the engine lock is released and the replies are written at once.
 func (c *conn) beforeBlock() error {
 	c.unlock()
+	c.lastActive.Store(time.Now().UnixNano())
 	return c.w.Flush()
 }
 

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -286,16 +285,15 @@ func TestShutdownFinishesPipeline(t *testing.T) {
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r := bufio.NewReader(c.nc)
 	last := 1
 	for {
-		line, err := r.ReadString('\n')
+		raw, err := c.rd.ReadRaw()
 		if err != nil {
 			break
 		}
 		last++
-		if want := ":" + itoa(last) + "\r\n"; line != want {
-			t.Fatalf("reply %d = %q, want %q", last, line, want)
+		if want := ":" + itoa(last) + "\r\n"; string(raw) != want {
+			t.Fatalf("reply %d = %q, want %q", last, raw, want)
 		}
 	}
 	if last < 1 || last > n {
