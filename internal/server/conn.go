@@ -2,9 +2,11 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,7 +158,7 @@ func (c *conn) exec(args [][]byte) {
 	}
 	c.lastCmd.Store(spec)
 	if h := s.handlers[spec.ID]; h != nil {
-		h(c, args)
+		c.runHandler(h, spec, args)
 		return
 	}
 	c.lock()
@@ -169,6 +171,21 @@ func (c *conn) exec(args [][]byte) {
 	if c.batch >= maxBatch {
 		c.unlock()
 	}
+}
+
+// runHandler runs a command the server answers itself. A panic is
+// recovered as the engine does it: logged with the command name only,
+// answered with an error, the partial reply dropped.
+func (c *conn) runHandler(h connHandler, spec *command.Spec, args [][]byte) {
+	mark := c.w.Buffered()
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("command panicked", "command", spec.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.w.Truncate(mark)
+			c.replyError("ERR internal error while running '" + spec.Name + "'")
+		}
+	}()
+	h(c, args)
 }
 
 // available reports whether the instance runs spec, for Resolve.

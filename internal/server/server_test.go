@@ -344,3 +344,22 @@ func TestRedisCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerPanicRecovered checks that a panic in a command the server
+// answers itself is answered with an error and the process and the
+// connection go on.
+func TestHandlerPanicRecovered(t *testing.T) {
+	s := startServer(t, Options{})
+	spec := s.lookupName("time")
+	s.handlers[spec.ID] = func(c *conn, args [][]byte) {
+		c.w.WriteArray(2)
+		panic("boom")
+	}
+	c := dial(t, s.Addrs()[0])
+	if got := c.do("TIME"); got != "-ERR internal error while running 'time'\r\n" {
+		t.Fatalf("TIME: %q", got)
+	}
+	if got := c.do("PING"); got != "+PONG\r\n" {
+		t.Fatalf("PING after a panic: %q", got)
+	}
+}
