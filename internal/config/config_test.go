@@ -91,3 +91,22 @@ func TestOverride(t *testing.T) {
 		t.Fatalf("%+v", cfg.Instances)
 	}
 }
+
+// FuzzParse checks that no configuration text panics the parser and that
+// every error it reports names the file.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("instances:\n  - name: a\n    listen: [\"127.0.0.1:1\", \"unix:/s\"]\n    databases: 4\n"))
+	f.Add([]byte("instances:\n  - name: [\n"))
+	f.Add([]byte("instances: {a: 1}\nx: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.yaml", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.yaml") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		cfg.Override("127.0.0.1:1", "")
+		_ = cfg.Finish("f.yaml")
+	})
+}
