@@ -69,7 +69,7 @@ func TestConfigErrorStopsStart(t *testing.T) {
 // checks that SIGTERM ends it with exit status 0.
 func TestSignalShutdown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("builds the binary; skipped with -short")
 	}
 	bin := filepath.Join(t.TempDir(), "redoubt")
 	testutil.Run(t, "go", "build", "-o", bin, ".")

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"math/rand"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -19,7 +20,14 @@ func startReal(t *testing.T) (*Table, map[int]*rawConn) {
 	r := testutil.StartRedis(t)
 	conns := map[int]*rawConn{2: dialRaw(t, r.Addr, 2), 3: dialRaw(t, r.Addr, 3)}
 	if v := conns[2].do("INFO", "server"); !strings.Contains(v.str, "redis_version:7.0.") {
-		t.Skip("the table describes Redis 7.0; this redis-server is another version")
+		version := "of an unknown version"
+		if _, rest, ok := strings.Cut(v.str, "redis_version:"); ok {
+			version, _, _ = strings.Cut(rest, "\r\n")
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the table describes Redis 7.0 but redis-server is %s; CI installs Debian's 7.0.15", version)
+		}
+		t.Skipf("the table describes Redis 7.0 but redis-server is %s (under CI=true this fails)", version)
 	}
 	return New(), conns
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,167 @@ func seed(t testing.TB) uint64 {
 	}
 	t.Logf("seed %d (replay with COMPAT_SEED=%d)", s, s)
 	return s
+}
+
+// cmd splits a command line on spaces; arguments with spaces or binary
+// bytes are written as []string literals instead.
+func cmd(line string) []string { return strings.Fields(line) }
+
+// helloBoth switches both connections to protocol 3. The HELLO replies
+// differ (server name, version, id) and are not compared.
+func (p *pair) helloBoth() {
+	p.t.Helper()
+	for _, c := range []*rawConn{p.oracle, p.us} {
+		if reply := c.do("HELLO", "3"); reply[0] != '%' {
+			p.t.Fatalf("%s: HELLO 3: %q", c.name, reply)
+		}
+	}
+}
+
+// eachProtocol runs body in a subtest for RESP2 and one for RESP3, each on
+// a fresh pair switched to that protocol.
+func eachProtocol(t *testing.T, body func(t *testing.T, p *pair, proto int)) {
+	t.Helper()
+	for _, proto := range []int{2, 3} {
+		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
+			p := newPair(t)
+			if proto == 3 {
+				p.helloBoth()
+			}
+			body(t, p, proto)
+		})
+	}
+}
+
+// checkAll checks hand-written cases in order.
+func (p *pair) checkAll(cases [][]string) {
+	p.t.Helper()
+	for _, c := range cases {
+		p.check(c...)
+	}
+}
+
+// randomSequence sends a seeded random sequence of n commands (nShort with
+// -short) to a fresh pair under RESP2 and RESP3, up to the first failure.
+// start prepares the pair and returns the function that sends one command;
+// finish, when not nil, runs the final checks.
+func randomSequence(t *testing.T, n, nShort int, start func(p *pair, seed uint64, proto int) (step func()), finish func(p *pair)) {
+	t.Helper()
+	if testing.Short() {
+		n = nShort
+	}
+	s := seed(t)
+	eachProtocol(t, func(t *testing.T, p *pair, proto int) {
+		step := start(p, s, proto)
+		for i := 0; i < n && !t.Failed(); i++ {
+			step()
+		}
+		if finish != nil {
+			finish(p)
+		}
+	})
+}
+
+// decodeReply decodes one raw reply.
+func decodeReply(t testing.TB, raw []byte) resp.Value {
+	t.Helper()
+	v, err := resp.NewReader(bytes.NewReader(raw), resp.DefaultLimits()).ReadValue()
+	if err != nil {
+		t.Fatalf("decode %q: %v", raw, err)
+	}
+	return v
+}
+
+// scanReply splits a SCAN-style reply into its cursor and elements; ok is
+// false for any other reply (an error).
+func scanReply(t testing.TB, raw []byte) (cursor string, elems []string, ok bool) {
+	t.Helper()
+	v := decodeReply(t, raw)
+	if v.Type != resp.TypeArray || len(v.Elems) != 2 {
+		return "", nil, false
+	}
+	for _, e := range v.Elems[1].Elems {
+		elems = append(elems, string(e.Str))
+	}
+	return string(v.Elems[0].Str), elems, true
+}
+
+// checkScanSmall compares a SCAN or HSCAN that is expected to finish in one
+// call (cursor 0 on both servers) as a set of elements (field-value pairs
+// for pairs-style replies are compared as the sorted list of elements,
+// which is enough since fields are unique). Errors must be identical.
+func (p *pair) checkScanSmall(args ...string) {
+	p.t.Helper()
+	want, got := p.oracle.do(args...), p.us.do(args...)
+	wc, we, wok := scanReply(p.t, want)
+	gc, ge, gok := scanReply(p.t, got)
+	if !wok || !gok {
+		if !bytes.Equal(want, got) {
+			p.t.Errorf("%s\n redis-server: %q\n redoubt:      %q", fmtCmd(args), want, got)
+		}
+		return
+	}
+	if wc != "0" || gc != "0" {
+		p.t.Errorf("%s: not finished in one call: redis-server cursor %s, redoubt cursor %s", fmtCmd(args), wc, gc)
+		return
+	}
+	slices.Sort(we)
+	slices.Sort(ge)
+	if !slices.Equal(we, ge) {
+		p.t.Errorf("%s (as a set)\n redis-server: %q\n redoubt:      %q", fmtCmd(args), we, ge)
+	}
+}
+
+// scanAll runs a whole SCAN-style iteration on c: args holds the command
+// with "0" at the cursor index ci. Between calls it runs between(i), which
+// may change the collection. It returns how often each element (or field,
+// with step 2) came back.
+func scanAll(t testing.TB, c *rawConn, args []string, ci, step int, between func(call int)) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	args = slices.Clone(args)
+	args[ci] = "0"
+	for call := 0; ; call++ {
+		cursor, elems, ok := scanReply(t, c.do(args...))
+		if !ok {
+			t.Fatalf("%s: %s did not answer a scan", c.name, fmtCmd(args))
+		}
+		for i := 0; i < len(elems); i += step {
+			seen[elems[i]]++
+		}
+		if cursor == "0" {
+			return seen
+		}
+		if call > 1_000_000 {
+			t.Fatalf("%s: %s never finished", c.name, fmtCmd(args))
+		}
+		args[ci] = cursor
+		if between != nil {
+			between(call)
+		}
+	}
+}
+
+// sameKeys reports whether two multisets have the same elements.
+func sameKeys(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if b[k] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHash compares a reply whose order follows the hash's layout: exact
+// for a listpack, as a set for a hashtable (asked of the oracle first).
+func (p *pair) checkHash(key string, pairs bool, args ...string) {
+	p.t.Helper()
+	if string(p.oracle.do("OBJECT", "ENCODING", key)) == "$9\r\nhashtable\r\n" {
+		p.checkUnordered(pairs, args...)
+		return
+	}
+	p.check(args...)
 }

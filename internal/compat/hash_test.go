@@ -98,17 +98,9 @@ func hashCases() [][]string {
 // TestHash compares every hand-written hash case with redis-server, under
 // RESP2 and RESP3.
 func TestHash(t *testing.T) {
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
-			p := newPair(t)
-			if proto == 3 {
-				p.helloBoth()
-			}
-			for _, c := range hashCases() {
-				p.check(c...)
-			}
-		})
-	}
+	eachProtocol(t, func(t *testing.T, p *pair, proto int) {
+		p.checkAll(hashCases())
+	})
 }
 
 // TestHashConversion fills hashes across the 512-entry limit one field at
@@ -209,93 +201,75 @@ func TestHashScanGuarantee(t *testing.T) {
 // hashtable hashes of several sizes, for every branch of Redis's
 // algorithm, under RESP2 and RESP3.
 func TestHashRandField(t *testing.T) {
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
-			p := newPair(t)
-			if proto == 3 {
-				p.helloBoth()
+	eachProtocol(t, func(t *testing.T, p *pair, proto int) {
+		for _, size := range []int{1, 5, 100, 512, 513, 1500} {
+			key := "h" + strconv.Itoa(size)
+			hash := map[string]string{}
+			args := []string{"HSET", key}
+			for i := range size {
+				f, v := "f"+strconv.Itoa(i), "v"+strconv.Itoa(i)
+				hash[f] = v
+				args = append(args, f, v)
 			}
-			for _, size := range []int{1, 5, 100, 512, 513, 1500} {
-				key := "h" + strconv.Itoa(size)
-				hash := map[string]string{}
-				args := []string{"HSET", key}
-				for i := range size {
-					f, v := "f"+strconv.Itoa(i), "v"+strconv.Itoa(i)
-					hash[f] = v
-					args = append(args, f, v)
-				}
-				p.check(args...)
-				p.check("OBJECT", "ENCODING", key)
-				for _, count := range []int{1, 2, size / 4, size / 3, size/2 + 1, size - 1, size, size + 1, -1, -2, -size, -3 * size} {
-					for _, wv := range []bool{false, true} {
-						a := []string{"HRANDFIELD", key, strconv.Itoa(count)}
-						if wv {
-							a = append(a, "WITHVALUES")
-						}
-						for range 3 {
-							checkRandFieldReply(t, hash, a, decodeReply(t, p.us.do(a...)))
-						}
+			p.check(args...)
+			p.check("OBJECT", "ENCODING", key)
+			for _, count := range []int{1, 2, size / 4, size / 3, size/2 + 1, size - 1, size, size + 1, -1, -2, -size, -3 * size} {
+				for _, wv := range []bool{false, true} {
+					a := []string{"HRANDFIELD", key, strconv.Itoa(count)}
+					if wv {
+						a = append(a, "WITHVALUES")
 					}
-				}
-				// Without a count: one field, as a bulk string.
-				for range 5 {
-					v := decodeReply(t, p.us.do("HRANDFIELD", key))
-					if _, ok := hash[string(v.Str)]; v.Type != resp.TypeBulk || !ok {
-						t.Errorf("HRANDFIELD %s: %q", key, v.Str)
-					}
-				}
-				// A listpack returns a unique sample in listpack order.
-				if size <= 512 && size > 3 {
-					v := decodeReply(t, p.us.do("HRANDFIELD", key, strconv.Itoa(size/2)))
-					last := -1
-					for _, e := range v.Elems {
-						i, _ := strconv.Atoi(strings.TrimPrefix(string(e.Str), "f"))
-						if i <= last {
-							t.Errorf("HRANDFIELD %s %d: not in listpack order at %q", key, size/2, e.Str)
-							break
-						}
-						last = i
+					for range 3 {
+						checkRandFieldReply(t, hash, a, decodeReply(t, p.us.do(a...)))
 					}
 				}
 			}
-			// Every field turns up: the draw is not stuck on a few.
-			seen := map[string]bool{}
-			for range 50 {
-				for _, e := range decodeReply(t, p.us.do("HRANDFIELD", "h513", "-20")).Elems {
-					seen[string(e.Str)] = true
+			// Without a count: one field, as a bulk string.
+			for range 5 {
+				v := decodeReply(t, p.us.do("HRANDFIELD", key))
+				if _, ok := hash[string(v.Str)]; v.Type != resp.TypeBulk || !ok {
+					t.Errorf("HRANDFIELD %s: %q", key, v.Str)
 				}
 			}
-			if len(seen) < 120 {
-				t.Errorf("1000 draws from 129 fields saw only %d of them", len(seen))
+			// A listpack returns a unique sample in listpack order.
+			if size <= 512 && size > 3 {
+				v := decodeReply(t, p.us.do("HRANDFIELD", key, strconv.Itoa(size/2)))
+				last := -1
+				for _, e := range v.Elems {
+					i, _ := strconv.Atoi(strings.TrimPrefix(string(e.Str), "f"))
+					if i <= last {
+						t.Errorf("HRANDFIELD %s %d: not in listpack order at %q", key, size/2, e.Str)
+						break
+					}
+					last = i
+				}
 			}
-		})
-	}
+		}
+		// Every field turns up: the draw is not stuck on a few.
+		seen := map[string]bool{}
+		for range 50 {
+			for _, e := range decodeReply(t, p.us.do("HRANDFIELD", "h513", "-20")).Elems {
+				seen[string(e.Str)] = true
+			}
+		}
+		if len(seen) < 120 {
+			t.Errorf("1000 draws from 129 fields saw only %d of them", len(seen))
+		}
+	})
 }
 
 // TestHashRandom sends a seeded random sequence of hash commands (with
 // some string commands on the same keys) to both servers, under RESP2 and
 // RESP3.
 func TestHashRandom(t *testing.T) {
-	n := 5000
-	if testing.Short() {
-		n = 800
-	}
-	s := seed(t)
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
-			p := newPair(t)
-			if proto == 3 {
-				p.helloBoth()
-			}
-			g := &mixGen{r: rand.New(rand.NewPCG(s, 0x4a54+uint64(proto)))}
-			for i := 0; i < n && !t.Failed(); i++ {
-				g.step(p, false)
-			}
-			for i := range 6 {
-				k := "k" + strconv.Itoa(i)
-				p.check("OBJECT", "ENCODING", k)
-				p.checkHash(k, true, "HGETALL", k)
-			}
-		})
-	}
+	randomSequence(t, 5000, 800, func(p *pair, s uint64, proto int) func() {
+		g := &mixGen{r: rand.New(rand.NewPCG(s, 0x4a54+uint64(proto)))}
+		return func() { g.step(p, false) }
+	}, func(p *pair) {
+		for i := range 6 {
+			k := "k" + strconv.Itoa(i)
+			p.check("OBJECT", "ENCODING", k)
+			p.checkHash(k, true, "HGETALL", k)
+		}
+	})
 }

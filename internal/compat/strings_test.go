@@ -1,37 +1,11 @@
 package compat
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// cmd splits a command line on spaces; arguments with spaces or binary
-// bytes are written as []string literals instead.
-func cmd(line string) []string { return strings.Fields(line) }
-
-// usSupports probes whether Redoubt runs a command, by sending args (which
-// must change nothing) to it alone: commands of other types and generic
-// key commands are written by other engineers and may not exist yet.
-func (p *pair) usSupports(args ...string) bool {
-	p.t.Helper()
-	reply := p.us.do(args...)
-	return !bytes.HasPrefix(reply, []byte("-ERR unknown command")) &&
-		!bytes.HasPrefix(reply, []byte("-ERR unknown subcommand"))
-}
-
-// helloBoth switches both connections to protocol 3. The HELLO replies
-// differ (server name, version, id) and are not compared.
-func (p *pair) helloBoth() {
-	p.t.Helper()
-	for _, c := range []*rawConn{p.oracle, p.us} {
-		if reply := c.do("HELLO", "3"); reply[0] != '%' {
-			p.t.Fatalf("%s: HELLO 3: %q", c.name, reply)
-		}
-	}
-}
 
 // stringCases are hand-written cases for every string command, option and
 // error, run in order on an empty database.
@@ -153,7 +127,7 @@ func stringCases() [][]string {
 		cmd("MSET l3 ABCBDAB l4 BDCABA"), cmd("LCS l3 l4"), cmd("LCS l3 l4 IDX WITHMATCHLEN"),
 		cmd("LCS l4 l3 IDX"), cmd("MSET l5 aaaa l6 aa"), cmd("LCS l5 l6 IDX WITHMATCHLEN"),
 		{"MSET", "l7", long, "l8", "axbxcx" + long[:10]}, cmd("LCS l7 l8 IDX WITHMATCHLEN MINMATCHLEN 2"),
-		// Encodings made by each command (checked when OBJECT exists).
+		// Encodings made by each command.
 		cmd("OBJECT ENCODING k"), cmd("OBJECT ENCODING i"), cmd("OBJECT ENCODING f"), cmd("OBJECT ENCODING a"),
 		cmd("OBJECT ENCODING a2"), cmd("OBJECT ENCODING a4"), cmd("OBJECT ENCODING r"), cmd("OBJECT ENCODING r4"),
 		cmd("OBJECT ENCODING g2"), cmd("OBJECT ENCODING g3"), cmd("OBJECT ENCODING m1"), cmd("OBJECT ENCODING sn"),
@@ -190,49 +164,19 @@ func wrongTypeCases() [][]string {
 	}
 }
 
-// runCases checks cases in order, skipping those Redoubt cannot run yet.
-func runCases(t *testing.T, p *pair, cases [][]string) {
-	t.Helper()
-	skip := map[string]bool{}
-	for _, probe := range [][]string{
-		{"OBJECT", "ENCODING", "__probe__"}, {"TTL", "__probe__"}, {"TYPE", "__probe__"}, {"HLEN", "__probe__"},
-	} {
-		if !p.usSupports(probe...) {
-			t.Logf("redoubt does not run %s yet: its cases are skipped", probe[0])
-			skip[probe[0]] = true
-		}
-	}
-	for _, c := range cases {
-		if skip[strings.ToUpper(c[0])] {
-			continue
-		}
-		p.check(c...)
-	}
-}
-
 // TestStrings compares every hand-written string case with redis-server,
 // under RESP2 and RESP3.
 func TestStrings(t *testing.T) {
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
-			p := newPair(t)
-			if proto == 3 {
-				p.helloBoth()
-			}
-			runCases(t, p, stringCases())
-		})
-	}
+	eachProtocol(t, func(t *testing.T, p *pair, proto int) {
+		p.checkAll(stringCases())
+	})
 }
 
-// TestStringsWrongType runs the string commands against a hash, when
-// Redoubt has hashes.
+// TestStringsWrongType runs the string commands against a hash.
 func TestStringsWrongType(t *testing.T) {
 	p := newPair(t)
-	if !p.usSupports("HLEN", "__probe__") {
-		t.Skip("redoubt has no hashes yet; engine tests cover WRONGTYPE")
-	}
 	p.check("HSET", "h", "f", "v")
-	runCases(t, p, wrongTypeCases())
+	p.checkAll(wrongTypeCases())
 }
 
 // TestStringsLCSLimit checks that LCS refuses a work table larger than
@@ -252,43 +196,26 @@ func TestStringsLCSLimit(t *testing.T) {
 // TestStringsRandom sends a seeded random sequence of string commands over
 // a small key space to both servers, under RESP2 and RESP3.
 func TestStringsRandom(t *testing.T) {
-	n := 3000
-	if testing.Short() {
-		n = 500
-	}
-	s := seed(t)
-	for _, proto := range []int{2, 3} {
-		t.Run("RESP"+strconv.Itoa(proto), func(t *testing.T) {
-			p := newPair(t)
-			if proto == 3 {
-				p.helloBoth()
-			}
-			g := newStringGen(s, p.usSupports("HLEN", "__probe__"), p.usSupports("OBJECT", "ENCODING", "__probe__"))
-			if g.hashes {
-				p.check("HSET", "h", "f", "v")
-			}
-			for i := 0; i < n && !t.Failed(); i++ {
-				p.check(g.next()...)
-			}
-		})
-	}
+	randomSequence(t, 3000, 500, func(p *pair, s uint64, proto int) func() {
+		g := newStringGen(s)
+		p.check("HSET", "h", "f", "v")
+		return func() { p.check(g.next()...) }
+	}, nil)
 }
 
-// stringGen makes random string commands.
+// stringGen makes random string commands over keys k0…k5 and "h", a hash.
 type stringGen struct {
-	r       *rand.Rand
-	hashes  bool // "h" is a hash
-	objects bool // OBJECT ENCODING can be checked
+	r *rand.Rand
 }
 
-func newStringGen(seed uint64, hashes, objects bool) *stringGen {
-	return &stringGen{r: rand.New(rand.NewPCG(seed, 0x5712)), hashes: hashes, objects: objects}
+func newStringGen(seed uint64) *stringGen {
+	return &stringGen{r: rand.New(rand.NewPCG(seed, 0x5712))}
 }
 
 func (g *stringGen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
 
 func (g *stringGen) key() string {
-	if g.hashes && g.r.IntN(12) == 0 {
+	if g.r.IntN(12) == 0 {
 		return "h"
 	}
 	return "k" + strconv.Itoa(g.r.IntN(6))
@@ -411,9 +338,7 @@ func (g *stringGen) next() []string {
 	case 22:
 		return []string{g.pick("DEL", "EXISTS"), k}
 	case 23:
-		if g.objects {
-			return []string{"OBJECT", "ENCODING", k}
-		}
+		return []string{"OBJECT", "ENCODING", k}
 	}
 	return []string{"GET", k}
 }

@@ -64,7 +64,7 @@ func TestWriteFlagsMatchBehaviour(t *testing.T) {
 		spec := tab.LookupFull([]byte(name))
 		wrote := false
 		for _, line := range samples[name] {
-			dirty := runOnFixture(t, e, tab, line)
+			dirty := runOnFixture(t, e, line)
 			if dirty && spec.Has(command.FlagReadonly) {
 				t.Errorf("%s is read-only but %q changed data", name, line)
 			}
@@ -78,7 +78,7 @@ func TestWriteFlagsMatchBehaviour(t *testing.T) {
 
 // runOnFixture runs one command on a fresh fixture and reports whether the
 // dataset changed.
-func runOnFixture(t *testing.T, e *Engine, tab *command.Table, line string) bool {
+func runOnFixture(t *testing.T, e *Engine, line string) bool {
 	t.Helper()
 	e.Lock()
 	defer e.Unlock()
@@ -89,25 +89,10 @@ func runOnFixture(t *testing.T, e *Engine, tab *command.Table, line string) bool
 	w := resp.NewWriter(&out)
 	c := e.NewClient(w)
 	for _, setup := range []string{"SET s hello", "SET n 10", "HSET h f v n 1", "SET t x EX 1000"} {
-		exec(t, e, tab, c, setup)
+		execArgs(t, e, c, fields(setup))
 	}
 	w.Reset()
 	before := e.dirty
-	exec(t, e, tab, c, line) // an error reply changes nothing, which the caller sees
+	execArgs(t, e, c, fields(line)) // an error reply changes nothing, which the caller sees
 	return e.dirty != before
-}
-
-func exec(t *testing.T, e *Engine, tab *command.Table, c *Client, line string) string {
-	t.Helper()
-	var args [][]byte
-	for _, f := range strings.Fields(line) {
-		args = append(args, []byte(f))
-	}
-	spec, errReply := tab.Resolve(args, e.Supports)
-	if spec == nil {
-		t.Fatalf("%q: %s", line, errReply)
-	}
-	mark := c.W.Buffered()
-	e.Exec(c, spec, args)
-	return string(c.W.Bytes()[mark:])
 }

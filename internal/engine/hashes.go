@@ -417,17 +417,18 @@ func cmdHIncrBy(c *Client, args [][]byte) {
 			}
 		}
 	}
-	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) ||
-		(incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
+	sum, ok := addInt64(cur, incr)
+	if !ok {
 		c.W.WriteError(errOverflow)
 		return
 	}
-	cur += incr
 	var buf [20]byte
-	c.storeHashField(key, h, args[2], strconv.AppendInt(buf[:0], cur, 10))
-	c.W.WriteInt(cur)
+	c.storeHashField(key, h, args[2], strconv.AppendInt(buf[:0], sum, 10))
+	c.W.WriteInt(sum)
 }
 
+// cmdHIncrByFloat computes in C's long double as Redis does, with the
+// emulation in strings_num.go.
 func cmdHIncrByFloat(c *Client, args [][]byte) {
 	incr, ok := parseLongDouble(args[3])
 	if !ok {

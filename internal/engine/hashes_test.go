@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"redoubt/internal/resp"
 )
 
 // TestHashEncoding checks the listpack limits: 512 entries, 64-byte
@@ -80,7 +78,7 @@ func TestHashListpackOrder(t *testing.T) {
 // TestHashCommands checks replies and side effects that the differential
 // tests cannot see: empty hashes are deleted, nothing is created on error.
 func TestHashCommands(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	k.want("HSET h a 1 b 2", ":2\r\n")
 	k.want("HDEL h a b", ":2\r\n")
 	if k.stored("h") {
@@ -117,7 +115,7 @@ func TestHashCommands(t *testing.T) {
 // and values, MATCH filters after the walk, and a full walk returns every
 // field once with its value.
 func TestHashScanHashtable(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	args := []string{"HSET", "h"}
 	for i := range 1000 {
 		args = append(args, "f"+strconv.Itoa(i), "v"+strconv.Itoa(i))
@@ -150,34 +148,31 @@ func TestHashScanHashtable(t *testing.T) {
 // TestHRandFieldCap checks that a negative count whose reply would exceed
 // the reply bound is refused instead of building it.
 func TestHRandFieldCap(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	k.run("HSET", "h", "f", "v")
 	k.want("HRANDFIELD h -1048576", "*1048576\r\n"+strings.Repeat("$1\r\nf\r\n", 1048576))
 	k.want("HRANDFIELD h -1048577", "-ERR value is out of range\r\n")
 	k.want("HRANDFIELD nokey -1048577", "*0\r\n")
 }
 
-// benchHash returns a client whose database holds hash "h" with n fields.
-func benchHash(b *testing.B, n int) (*Engine, *Client) {
-	e := New(Options{})
-	b.Cleanup(e.Close)
-	c := e.NewClient(resp.NewWriter(nil))
+// benchHash returns a client whose database holds hash "h" with n fields,
+// on an engine locked until b ends.
+func benchHash(b *testing.B, n int) *Client {
+	e, c := lockedEngine(b)
 	h := &hash{}
 	for i := range n {
 		h.set([]byte("field:"+strconv.Itoa(i)), []byte("value:"+strconv.Itoa(i)))
 	}
 	c.db.add(e, []byte("h"), Value{obj: h})
-	return e, c
+	return c
 }
 
 func BenchmarkHSet(b *testing.B) {
 	for _, n := range []int{16, 10000} {
 		b.Run("fields="+strconv.Itoa(n), func(b *testing.B) {
-			e, c := benchHash(b, n)
+			c := benchHash(b, n)
 			update := [][]byte{[]byte("hset"), []byte("h"), []byte("field:7"), []byte("new-value")}
 			b.ReportAllocs()
-			e.Lock()
-			defer e.Unlock()
 			for b.Loop() {
 				c.W.Reset()
 				hset(c, update, "hset")
@@ -189,11 +184,9 @@ func BenchmarkHSet(b *testing.B) {
 func BenchmarkHGet(b *testing.B) {
 	for _, n := range []int{16, 512, 10000} {
 		b.Run("fields="+strconv.Itoa(n), func(b *testing.B) {
-			e, c := benchHash(b, n)
+			c := benchHash(b, n)
 			get := [][]byte{[]byte("hget"), []byte("h"), []byte("field:" + strconv.Itoa(n-1))}
 			b.ReportAllocs()
-			e.Lock()
-			defer e.Unlock()
 			for b.Loop() {
 				c.W.Reset()
 				cmdHGet(c, get)
@@ -205,11 +198,9 @@ func BenchmarkHGet(b *testing.B) {
 // BenchmarkHSetNew adds fields to a fresh small hash: the cost of a new
 // listpack pair (one allocation for field and value).
 func BenchmarkHSetNew(b *testing.B) {
-	e, c := benchHash(b, 0)
+	c := benchHash(b, 0)
 	args := [][]byte{[]byte("hset"), []byte("n"), []byte("f0"), []byte("v"), []byte("f1"), []byte("v")}
 	b.ReportAllocs()
-	e.Lock()
-	defer e.Unlock()
 	for b.Loop() {
 		c.W.Reset()
 		hset(c, args, "hset")
@@ -218,13 +209,9 @@ func BenchmarkHSetNew(b *testing.B) {
 }
 
 func TestHashAllocs(t *testing.T) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
+	e, c := lockedEngine(t)
 	h := &hash{}
 	h.set([]byte("f"), []byte("v"))
-	e.Lock()
-	defer e.Unlock()
 	c.db.add(e, []byte("h"), Value{obj: h})
 	get := [][]byte{[]byte("hget"), []byte("h"), []byte("f")}
 	if n := testing.AllocsPerRun(100, func() { c.W.Reset(); cmdHGet(c, get) }); n != 0 {

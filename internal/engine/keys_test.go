@@ -8,81 +8,8 @@ import (
 	"time"
 
 	"redoubt/internal/resp"
+	"redoubt/internal/testutil"
 )
-
-// keyEnv is an engine with one client and a clock the test moves.
-type keyEnv struct {
-	t   *testing.T
-	e   *Engine
-	c   *Client
-	now time.Time
-}
-
-func newKeyEnv(t *testing.T) *keyEnv {
-	t.Helper()
-	e := New(Options{})
-	t.Cleanup(e.Close)
-	k := &keyEnv{t: t, e: e, c: e.NewClient(resp.NewWriter(nil)), now: time.UnixMilli(1_700_000_000_000)}
-	e.Lock()
-	e.now = func() time.Time { return k.now } // read under the lock only
-	e.Unlock()
-	return k
-}
-
-// run runs one command and returns its raw reply.
-func (k *keyEnv) run(args ...string) string {
-	k.t.Helper()
-	bs := make([][]byte, len(args))
-	for i, a := range args {
-		bs[i] = []byte(a)
-	}
-	k.e.Lock()
-	defer k.e.Unlock()
-	spec, errReply := k.e.table.Resolve(bs, k.e.Supports)
-	if spec == nil {
-		k.t.Fatalf("%q: %s", args, errReply)
-	}
-	k.c.W.Reset()
-	k.e.Exec(k.c, spec, bs)
-	return string(k.c.W.Bytes())
-}
-
-// want runs a command line (split on spaces) and checks its reply.
-func (k *keyEnv) want(line, reply string) {
-	k.t.Helper()
-	if got := k.run(strings.Fields(line)...); got != reply {
-		k.t.Errorf("%s: got %q, want %q", line, got, reply)
-	}
-}
-
-// advance moves the engine clock.
-func (k *keyEnv) advance(d time.Duration) {
-	k.e.Lock()
-	k.now = k.now.Add(d)
-	k.e.Unlock()
-}
-
-// stored reports whether key is in the client's database, expired or not.
-func (k *keyEnv) stored(key string) bool {
-	k.e.Lock()
-	defer k.e.Unlock()
-	return k.c.db.keys.Get([]byte(key)) != nil
-}
-
-// scan decodes a SCAN-style reply into its cursor and elements.
-func (k *keyEnv) scan(args ...string) (string, []string) {
-	k.t.Helper()
-	raw := k.run(args...)
-	v, err := resp.NewReader(strings.NewReader(raw), resp.DefaultLimits()).ReadValue()
-	if err != nil || len(v.Elems) != 2 {
-		k.t.Fatalf("%q: reply %q", args, raw)
-	}
-	var elems []string
-	for _, e := range v.Elems[1].Elems {
-		elems = append(elems, string(e.Str))
-	}
-	return string(v.Elems[0].Str), elems
-}
 
 // TestScanAcrossResize checks SCAN's guarantee while the keyspace dict
 // grows through several resizes, and then shrinks, between calls: every
@@ -97,7 +24,7 @@ func TestScanAcrossResize(t *testing.T) {
 		{name: "shrink", add: 0, del: 40, initialExtra: 4000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			k := newKeyEnv(t)
+			k := newEnv(t)
 			for i := range 300 {
 				k.run("SET", "stable:"+strconv.Itoa(i), "v")
 			}
@@ -153,7 +80,7 @@ func TestScanAcrossResize(t *testing.T) {
 // TestLazyExpiry checks that an expired key is absent for every command,
 // removed when touched, skipped (not removed) by KEYS and removed by SCAN.
 func TestLazyExpiry(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	k.want("SET a v", "+OK\r\n")
 	k.want("PEXPIRE a 100", ":1\r\n")
 	k.want("SET b v", "+OK\r\n")
@@ -232,7 +159,7 @@ func TestLazyExpiry(t *testing.T) {
 // TestExpireTimes checks the EXPIRE family and TTL family arithmetic on a
 // fixed clock.
 func TestExpireTimes(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	now := k.now.UnixMilli()
 	k.run("SET", "k", "v")
 	k.want("EXPIRE k 10", ":1\r\n")
@@ -260,7 +187,7 @@ func TestExpireTimes(t *testing.T) {
 // TestActiveExpiry checks that keys nobody reads are removed by the
 // expiry cycle, directly and by the engine's background loop.
 func TestActiveExpiry(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	for i := range 200 {
 		k.run("SET", "t"+strconv.Itoa(i), "v", "PX", "10")
 	}
@@ -281,25 +208,19 @@ func TestActiveExpiry(t *testing.T) {
 		k.run("SET", "u"+strconv.Itoa(i), "v", "PX", "10")
 	}
 	k.advance(20 * time.Millisecond)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The loop ticks every 100ms of real time; the keys expired on the
+	// engine clock already.
+	testutil.WaitFor(t, 10*time.Second, "the background expiry to leave 2 keys", func() bool {
 		k.e.Lock()
-		n := k.c.db.keys.Len()
-		k.e.Unlock()
-		if n == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the background expiry left %d keys, want 2", n)
-		}
-		time.Sleep(10 * time.Millisecond) // the loop ticks every 100ms
-	}
+		defer k.e.Unlock()
+		return k.c.db.keys.Len() == 2
+	})
 }
 
 // TestCopyIsDeep checks that a COPY shares nothing with its source, for
 // both hash encodings and across databases, and keeps the encoding.
 func TestCopyIsDeep(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	k.run("HSET", "small", "a", "1", "b", "2")
 	args := []string{"HSET", "big"}
 	for i := range 600 {
@@ -342,7 +263,7 @@ func TestCopyIsDeep(t *testing.T) {
 // TestSwapDB checks that clients keep their database number and see the
 // swapped contents.
 func TestSwapDB(t *testing.T) {
-	k := newKeyEnv(t)
+	k := newEnv(t)
 	other := k.e.NewClient(resp.NewWriter(nil))
 	other.Select(1)
 	k.run("SET", "zero", "0")
@@ -380,11 +301,7 @@ func TestParseCursor(t *testing.T) {
 // TestDelExistsAllocs keeps DEL and EXISTS free of allocations when no key
 // has a time to live.
 func TestDelExistsAllocs(t *testing.T) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	e.Lock()
-	defer e.Unlock()
+	e, c := lockedEngine(t)
 	for i := range 100 {
 		c.db.add(e, []byte("k"+strconv.Itoa(i)), Value{str: "v"})
 	}

@@ -54,14 +54,21 @@ func incrDecr(c *Client, key []byte, incr int64) {
 			return
 		}
 	}
-	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) ||
-		(incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
+	sum, ok := addInt64(cur, incr)
+	if !ok {
 		c.W.WriteError(errOverflow)
 		return
 	}
-	cur += incr
-	c.store(key, v, Value{str: strconv.FormatInt(cur, 10)}, true)
-	c.W.WriteInt(cur)
+	c.store(key, v, Value{str: strconv.FormatInt(sum, 10)}, true)
+	c.W.WriteInt(sum)
+}
+
+// addInt64 returns a+b; ok is false when the sum overflows an int64.
+func addInt64(a, b int64) (sum int64, ok bool) {
+	if (b < 0 && a < 0 && b < math.MinInt64-a) || (b > 0 && a > 0 && b > math.MaxInt64-a) {
+		return 0, false
+	}
+	return a + b, true
 }
 
 // INCRBYFLOAT works as Redis does on x86-64, in the 80-bit x87 long double:
@@ -102,19 +109,29 @@ func cmdIncrByFloat(c *Client, args [][]byte) {
 		c.W.WriteError(errNotFloat)
 		return
 	}
-	// inf + x is inf and inf - inf is NaN: both are refused.
-	if cur.IsInf() || incr.IsInf() {
-		c.W.WriteError(errIncrNaNInf)
-		return
-	}
-	sum := new(big.Float).SetPrec(ldPrec).Add(cur, incr)
-	if sum.MantExp(nil) > ldMaxExp {
+	sum, ok := addLongDouble(cur, incr)
+	if !ok {
 		c.W.WriteError(errIncrNaNInf)
 		return
 	}
 	s := formatLongDouble(sum)
 	c.store(key, v, Value{str: s, enc: encEmbstr}, true)
 	c.W.WriteBulkString(s)
+}
+
+// addLongDouble returns a+b rounded to a long double; ok is false when
+// either is infinite (inf + x is inf and inf - inf is NaN) or the sum
+// overflows, which Redis reports as "increment would produce NaN or
+// Infinity".
+func addLongDouble(a, b *big.Float) (sum *big.Float, ok bool) {
+	if a.IsInf() || b.IsInf() {
+		return nil, false
+	}
+	sum = new(big.Float).SetPrec(ldPrec).Add(a, b)
+	if sum.Sign() != 0 && sum.MantExp(nil) > ldMaxExp {
+		return nil, false
+	}
+	return sum, true
 }
 
 // formatLongDouble formats x as Redis's ld2string in LD_STR_HUMAN mode:

@@ -5,79 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"redoubt/internal/resp"
 )
-
-// strEnv is an engine with one client and a clock the test moves.
-type strEnv struct {
-	t   *testing.T
-	e   *Engine
-	c   *Client
-	now time.Time
-}
-
-func newStrEnv(t *testing.T) *strEnv {
-	t.Helper()
-	e := New(Options{})
-	t.Cleanup(e.Close)
-	s := &strEnv{t: t, e: e, c: e.NewClient(resp.NewWriter(nil)), now: time.UnixMilli(1_700_000_000_000)}
-	e.Lock()
-	e.now = func() time.Time { return s.now } // read under the lock only
-	e.Unlock()
-	return s
-}
-
-// do runs one command and returns its raw reply.
-func (s *strEnv) do(args ...string) string {
-	s.t.Helper()
-	bs := make([][]byte, len(args))
-	for i, a := range args {
-		bs[i] = []byte(a)
-	}
-	s.e.Lock()
-	defer s.e.Unlock()
-	spec, errReply := s.e.table.Resolve(bs, s.e.Supports)
-	if spec == nil {
-		s.t.Fatalf("%q: %s", args, errReply)
-	}
-	s.c.W.Reset()
-	s.e.Exec(s.c, spec, bs)
-	return string(s.c.W.Bytes())
-}
-
-// expect runs a command line (split on spaces) and checks its reply.
-func (s *strEnv) expect(line, want string) {
-	s.t.Helper()
-	if got := s.do(strings.Fields(line)...); got != want {
-		s.t.Errorf("%s: got %q, want %q", line, got, want)
-	}
-}
-
-// advance moves the engine clock.
-func (s *strEnv) advance(d time.Duration) {
-	s.e.Lock()
-	s.now = s.now.Add(d)
-	s.e.Unlock()
-}
-
-// value returns the stored value of key without expiring it.
-func (s *strEnv) value(key string) *Value {
-	s.e.Lock()
-	defer s.e.Unlock()
-	return s.c.db.keys.Get([]byte(key))
-}
-
-// ttl returns the stored expiry of key in ms from now, or -1.
-func (s *strEnv) ttl(key string) int64 {
-	s.e.Lock()
-	defer s.e.Unlock()
-	at := s.c.db.expireAt([]byte(key))
-	if at < 0 {
-		return -1
-	}
-	return at - s.now.UnixMilli()
-}
 
 // fakeObject is a value of another type. Embedding the interface keeps it
 // an object whatever methods object grows.
@@ -91,7 +19,7 @@ const wrongType = "-" + errWrongType + "\r\n"
 // TestStringsWrongType runs every string command against a key of another
 // type, made directly so the test does not depend on any other type.
 func TestStringsWrongType(t *testing.T) {
-	s := newStrEnv(t)
+	s := newEnv(t)
 	reset := func() {
 		s.e.Lock()
 		s.c.db.set(s.e, []byte("h"), Value{obj: fakeObject{}}, false)
@@ -115,14 +43,14 @@ func TestStringsWrongType(t *testing.T) {
 		{"SET h v EX abc GET", "-" + errNotInt + "\r\n"}, {"SET h v NX GET", wrongType},
 		{"MSETNX h v", ":0\r\n"}, {"GET h", wrongType},
 	} {
-		s.expect(tc.line, tc.want)
+		s.want(tc.line, tc.want)
 	}
-	if s.do("SETRANGE", "h", "0", "") != wrongType {
+	if s.run("SETRANGE", "h", "0", "") != wrongType {
 		t.Error("SETRANGE with an empty value on a wrong type must fail")
 	}
 	for _, line := range []string{"SET h v", "SET h v XX", "MSET h v", "SETEX h 10 v", "PSETEX h 10 v", "SET h v KEEPTTL"} {
 		reset()
-		s.do(strings.Fields(line)...)
+		s.run(strings.Fields(line)...)
 		if v := s.value("h"); v.obj != nil || v.str != "v" {
 			t.Errorf("%s did not replace the hash: %+v", line, v)
 		}
@@ -132,10 +60,10 @@ func TestStringsWrongType(t *testing.T) {
 // TestStringsExpiry checks, with a fake clock, that an expired key is
 // absent for every command and which commands keep a time to live.
 func TestStringsExpiry(t *testing.T) {
-	s := newStrEnv(t)
+	s := newEnv(t)
 	expireSoon := func(val string) {
 		s.t.Helper()
-		s.expect("SET k "+val+" PX 100", "+OK\r\n")
+		s.want("SET k "+val+" PX 100", "+OK\r\n")
 		s.advance(100 * time.Millisecond)
 	}
 	for _, tc := range []struct{ val, line, want string }{
@@ -148,11 +76,11 @@ func TestStringsExpiry(t *testing.T) {
 		{"v", "MSETNX k w", ":1\r\n"}, {"abc", "LCS k k", "$0\r\n\r\n"},
 	} {
 		expireSoon(tc.val)
-		s.expect(tc.line, tc.want)
+		s.want(tc.line, tc.want)
 		if s.ttl("k") != -1 {
 			t.Errorf("%s after expiry left a TTL", tc.line)
 		}
-		s.do("DEL", "k")
+		s.run("DEL", "k")
 	}
 
 	// Who keeps the time to live and who drops it.
@@ -166,8 +94,8 @@ func TestStringsExpiry(t *testing.T) {
 		{"SET k 1", false}, {"SET k 1 GET", false}, {"GETSET k 1", false},
 		{"MSET k 1", false}, {"GETEX k PERSIST", false}, {"SETNX k 1", true}, {"MSETNX k 1", true},
 	} {
-		s.expect("SET k 10 EX 1000", "+OK\r\n")
-		s.do(strings.Fields(tc.line)...)
+		s.want("SET k 10 EX 1000", "+OK\r\n")
+		s.run(strings.Fields(tc.line)...)
 		if got := s.ttl("k"); (got == 1_000_000) != tc.keep {
 			t.Errorf("%s: ttl %d ms, keep=%v", tc.line, got, tc.keep)
 		}
@@ -175,42 +103,42 @@ func TestStringsExpiry(t *testing.T) {
 
 	// New expiries are relative to the engine clock; absolute ones in the
 	// past delete the key.
-	s.expect("SET k v EX 10", "+OK\r\n")
+	s.want("SET k v EX 10", "+OK\r\n")
 	if got := s.ttl("k"); got != 10_000 {
 		t.Errorf("EX 10: ttl %d", got)
 	}
-	s.expect("GETEX k PX 500", "$1\r\nv\r\n")
+	s.want("GETEX k PX 500", "$1\r\nv\r\n")
 	if got := s.ttl("k"); got != 500 {
 		t.Errorf("GETEX PX 500: ttl %d", got)
 	}
 	at := strconv.FormatInt(s.now.UnixMilli()+2000, 10)
-	s.expect("GETEX k PXAT "+at, "$1\r\nv\r\n")
+	s.want("GETEX k PXAT "+at, "$1\r\nv\r\n")
 	if got := s.ttl("k"); got != 2000 {
 		t.Errorf("GETEX PXAT: ttl %d", got)
 	}
-	s.expect("SETEX k 3 v", "+OK\r\n")
-	s.expect("PSETEX k 3 v", "+OK\r\n")
+	s.want("SETEX k 3 v", "+OK\r\n")
+	s.want("PSETEX k 3 v", "+OK\r\n")
 	if got := s.ttl("k"); got != 3 {
 		t.Errorf("PSETEX 3: ttl %d", got)
 	}
 	now := strconv.FormatInt(s.now.UnixMilli(), 10)
-	s.expect("GETEX k PXAT "+now, "$1\r\nv\r\n")
+	s.want("GETEX k PXAT "+now, "$1\r\nv\r\n")
 	if s.value("k") != nil {
 		t.Error("GETEX PXAT now did not delete the key")
 	}
-	s.expect("SET k v PXAT "+now, "+OK\r\n")
-	s.expect("GET k", "$-1\r\n")
-	s.expect("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command\r\n")
-	s.expect("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n")
-	s.expect("SETEX k 0 v", "-ERR invalid expire time in 'setex' command\r\n")
-	s.expect("PSETEX k -1 v", "-ERR invalid expire time in 'psetex' command\r\n")
-	s.expect("SET k v", "+OK\r\n")
-	s.expect("GETEX k EX 0", "-ERR invalid expire time in 'getex' command\r\n")
+	s.want("SET k v PXAT "+now, "+OK\r\n")
+	s.want("GET k", "$-1\r\n")
+	s.want("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command\r\n")
+	s.want("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n")
+	s.want("SETEX k 0 v", "-ERR invalid expire time in 'setex' command\r\n")
+	s.want("PSETEX k -1 v", "-ERR invalid expire time in 'psetex' command\r\n")
+	s.want("SET k v", "+OK\r\n")
+	s.want("GETEX k EX 0", "-ERR invalid expire time in 'getex' command\r\n")
 }
 
 // TestStringsEncoding checks the OBJECT ENCODING each command leaves.
 func TestStringsEncoding(t *testing.T) {
-	s := newStrEnv(t)
+	s := newEnv(t)
 	long := strings.Repeat("x", 45)
 	for _, tc := range []struct {
 		lines []string
@@ -225,9 +153,9 @@ func TestStringsEncoding(t *testing.T) {
 		{[]string{"INCR k"}, "int"}, {[]string{"MSET k 5"}, "int"}, {[]string{"GETSET k 5"}, "int"},
 		{[]string{"SETEX k 10 5"}, "int"}, {[]string{"SET k ab", "SETRANGE k 0 cd"}, "raw"},
 	} {
-		s.do("DEL", "k")
+		s.run("DEL", "k")
 		for _, line := range tc.lines {
-			s.do(strings.Fields(line)...)
+			s.run(strings.Fields(line)...)
 		}
 		if got := stringEncoding(s.value("k")); got != tc.want {
 			t.Errorf("%q: encoding %s, want %s", tc.lines, got, tc.want)
@@ -238,11 +166,11 @@ func TestStringsEncoding(t *testing.T) {
 // TestStringsLimits checks the size limits without allocating anything
 // near them.
 func TestStringsLimits(t *testing.T) {
-	s := newStrEnv(t)
+	s := newEnv(t)
 	tooLong := "-" + errStringLimit + "\r\n"
-	s.expect("SETRANGE k 536870912 x", tooLong)
-	s.expect("SETRANGE k 536870911 xy", tooLong)
-	s.expect("SETRANGE k 9223372036854775807 xy", tooLong)
+	s.want("SETRANGE k 536870912 x", tooLong)
+	s.want("SETRANGE k 536870911 xy", tooLong)
+	s.want("SETRANGE k 9223372036854775807 xy", tooLong)
 	if s.value("k") != nil {
 		t.Error("a refused SETRANGE created the key")
 	}
@@ -261,14 +189,14 @@ func TestStringsLimits(t *testing.T) {
 	s.e.Unlock()
 
 	a := strings.Repeat("a", 11585)
-	s.do("SET", "a", a)
-	s.do("SET", "b", a)
+	s.run("SET", "a", a)
+	s.run("SET", "b", a)
 	for _, opt := range []string{"", "LEN", "IDX"} {
 		args := []string{"LCS", "a", "b"}
 		if opt != "" {
 			args = append(args, opt)
 		}
-		if got := s.do(args...); !strings.HasPrefix(got, "-ERR Insufficient memory") {
+		if got := s.run(args...); !strings.HasPrefix(got, "-ERR Insufficient memory") {
 			t.Errorf("LCS %s over the limit: %.60q", opt, got)
 		}
 	}
@@ -310,124 +238,82 @@ func TestParseLongDouble(t *testing.T) {
 
 // TestIncrByFloatLongDouble checks results that float64 would get wrong.
 func TestIncrByFloatLongDouble(t *testing.T) {
-	s := newStrEnv(t)
-	s.expect("INCRBYFLOAT k 0.1", "$3\r\n0.1\r\n")
-	s.expect("INCRBYFLOAT k 0.2", "$3\r\n0.3\r\n") // float64: 0.30000000000000004
-	s.expect("SET k 10.50", "+OK\r\n")
-	s.expect("INCRBYFLOAT k 0.1", "$4\r\n10.6\r\n")
-	s.expect("SET k 1", "+OK\r\n")
-	s.expect("INCRBYFLOAT k 1e4933", "-"+errNotFloat+"\r\n")
-	s.expect("SET k 0x1.fffffffffffffffep16383", "+OK\r\n") // the largest long double
-	largest := s.do("INCRBYFLOAT", "k", "0")
+	s := newEnv(t)
+	s.want("INCRBYFLOAT k 0.1", "$3\r\n0.1\r\n")
+	s.want("INCRBYFLOAT k 0.2", "$3\r\n0.3\r\n") // float64: 0.30000000000000004
+	s.want("SET k 10.50", "+OK\r\n")
+	s.want("INCRBYFLOAT k 0.1", "$4\r\n10.6\r\n")
+	s.want("SET k 1", "+OK\r\n")
+	s.want("INCRBYFLOAT k 1e4933", "-"+errNotFloat+"\r\n")
+	s.want("SET k 0x1.fffffffffffffffep16383", "+OK\r\n") // the largest long double
+	largest := s.run("INCRBYFLOAT", "k", "0")
 	if !strings.HasPrefix(largest, "$4933\r\n11897314953572317650") {
 		t.Errorf("largest long double: %.40q", largest)
 	}
-	s.expect("INCRBYFLOAT k 0x1p16318", largest)                  // under half an ulp: rounds down
-	s.expect("INCRBYFLOAT k 0x1p16319", "-"+errIncrNaNInf+"\r\n") // a tie: rounds up, to 2**16384
-	s.expect("SET k 1", "+OK\r\n")
-	s.expect("INCRBYFLOAT k -1e-30", "$1\r\n1\r\n")
-	s.expect("INCRBYFLOAT k -1", "$1\r\n0\r\n")
-	s.expect("INCRBYFLOAT k -0.000000000000000001", "$1\r\n0\r\n") // "-0" is printed "0"
+	s.want("INCRBYFLOAT k 0x1p16318", largest)                  // under half an ulp: rounds down
+	s.want("INCRBYFLOAT k 0x1p16319", "-"+errIncrNaNInf+"\r\n") // a tie: rounds up, to 2**16384
+	s.want("SET k 1", "+OK\r\n")
+	s.want("INCRBYFLOAT k -1e-30", "$1\r\n1\r\n")
+	s.want("INCRBYFLOAT k -1", "$1\r\n0\r\n")
+	s.want("INCRBYFLOAT k -0.000000000000000001", "$1\r\n0\r\n") // "-0" is printed "0"
 }
 
 // TestLCSRanges checks IDX on the example of Redis's documentation.
 func TestLCSRanges(t *testing.T) {
-	s := newStrEnv(t)
-	s.expect("MSET key1 ohmytext key2 mynewtext", "+OK\r\n")
-	s.expect("LCS key1 key2", "$6\r\nmytext\r\n")
-	s.expect("LCS key1 key2 LEN", ":6\r\n")
-	s.expect("LCS key1 key2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+	s := newEnv(t)
+	s.want("MSET key1 ohmytext key2 mynewtext", "+OK\r\n")
+	s.want("LCS key1 key2", "$6\r\nmytext\r\n")
+	s.want("LCS key1 key2 LEN", ":6\r\n")
+	s.want("LCS key1 key2 IDX MINMATCHLEN 4 WITHMATCHLEN",
 		"*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n")
-	s.expect("LCS key1 key2 IDX",
+	s.want("LCS key1 key2 IDX",
 		"*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n")
+}
+
+// benchCommand measures handler h running line, after the setup lines
+// ran on the same client.
+func benchCommand(b *testing.B, h Handler, line string, setup ...string) {
+	e, c := lockedEngine(b)
+	for _, l := range setup {
+		execArgs(b, e, c, fields(l))
+	}
+	args := fields(line)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.W.Reset()
+		h(c, args)
+	}
 }
 
 // BenchmarkGet measures GET of an existing key: no allocation.
 func BenchmarkGet(b *testing.B) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	args := [][]byte{[]byte("GET"), []byte("key:000001")}
-	e.Lock()
-	defer e.Unlock()
-	cmdSet(c, [][]byte{[]byte("SET"), args[1], []byte("some value of a usual size")})
-	b.ReportAllocs()
-	for b.Loop() {
-		c.W.Reset()
-		cmdGet(c, args)
-	}
+	benchCommand(b, cmdGet, "GET key:000001", "SET key:000001 some-value-of-a-usual-size")
 }
 
 // BenchmarkSet measures SET of an existing key: one allocation, the
 // stored copy of the value.
 func BenchmarkSet(b *testing.B) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("some value of a usual size")}
-	e.Lock()
-	defer e.Unlock()
-	cmdSet(c, args)
-	b.ReportAllocs()
-	for b.Loop() {
-		c.W.Reset()
-		cmdSet(c, args)
-	}
+	set := "SET key:000001 some-value-of-a-usual-size"
+	benchCommand(b, cmdSet, set, set)
 }
 
 // BenchmarkIncr measures INCR of an existing key: one allocation, the
 // formatted result.
 func BenchmarkIncr(b *testing.B) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	args := [][]byte{[]byte("INCR"), []byte("counter")}
-	e.Lock()
-	defer e.Unlock()
-	cmdSet(c, [][]byte{[]byte("SET"), args[1], []byte("1000")})
-	b.ReportAllocs()
-	for b.Loop() {
-		c.W.Reset()
-		cmdIncr(c, args)
-	}
+	benchCommand(b, cmdIncr, "INCR counter", "SET counter 1000")
 }
 
 // BenchmarkMGet measures MGET of ten keys: no allocation.
 func BenchmarkMGet(b *testing.B) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	args := [][]byte{[]byte("MGET")}
-	e.Lock()
-	defer e.Unlock()
-	for i := range 10 {
-		k := []byte("key:" + strconv.Itoa(i))
-		cmdSet(c, [][]byte{[]byte("SET"), k, []byte("value")})
-		args = append(args, k)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		c.W.Reset()
-		cmdMGet(c, args)
-	}
+	benchCommand(b, cmdMGet, "MGET key:0 key:1 key:2 key:3 key:4 key:5 key:6 key:7 key:8 key:9",
+		"MSET key:0 value key:1 value key:2 value key:3 value key:4 value key:5 value key:6 value key:7 value key:8 value key:9 value")
 }
 
 // TestHotPathAllocs enforces the allocation budgets of the hot commands:
 // none for GET and MGET, the stored copy for SET and INCR.
 func TestHotPathAllocs(t *testing.T) {
-	e := New(Options{})
-	defer e.Close()
-	c := e.NewClient(resp.NewWriter(nil))
-	e.Lock()
-	defer e.Unlock()
-	args := func(line string) [][]byte {
-		var out [][]byte
-		for _, f := range strings.Fields(line) {
-			out = append(out, []byte(f))
-		}
-		return out
-	}
-	cmdMSet(c, args("MSET k1 some-value-of-a-usual-size k2 1000 k3 x"))
+	_, c := lockedEngine(t)
+	cmdMSet(c, fields("MSET k1 some-value-of-a-usual-size k2 1000 k3 x"))
 	for _, tc := range []struct {
 		h    Handler
 		line string
@@ -437,7 +323,7 @@ func TestHotPathAllocs(t *testing.T) {
 		{cmdSet, "SET k1 some-other-value-of-a-usual-size", 1}, {cmdIncr, "INCR k2", 1},
 		{cmdStrlen, "STRLEN k1", 0}, {cmdGetRange, "GETRANGE k1 2 5", 0},
 	} {
-		a := args(tc.line)
+		a := fields(tc.line)
 		got := testing.AllocsPerRun(200, func() {
 			c.W.Reset()
 			tc.h(c, a)
