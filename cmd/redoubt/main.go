@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -73,14 +74,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	table := command.New()
 	var servers []*server.Server
+	// stopAll shuts every instance down at once, so each has the whole
+	// grace period to finish its commands.
 	stopAll := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
+		var wg sync.WaitGroup
 		for _, s := range servers {
-			if err := s.Shutdown(ctx); err != nil {
-				log.Warn("shutdown cut short", "instance", s.Name(), "err", err)
-			}
+			wg.Go(func() {
+				if err := s.Shutdown(ctx); err != nil {
+					log.Warn("shutdown cut short", "instance", s.Name(), "err", err)
+				}
+			})
 		}
+		wg.Wait()
 	}
 	for _, inst := range cfg.Instances {
 		if err := os.MkdirAll(inst.Data, 0o700); err != nil {

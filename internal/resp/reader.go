@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 )
 
 // ProtocolError reports input that breaks the protocol or one of the
@@ -112,9 +113,14 @@ func (rd *Reader) ReadCommand() ([][]byte, error) {
 func (rd *Reader) release() {
 	if rd.r == rd.w && rd.nargs < 0 {
 		rd.r, rd.w = 0, 0
-		if cap(rd.buf) > maxRetainedReadBuffer {
-			rd.buf = make([]byte, initialReadBuffer)
-		}
+	}
+	// A big buffer is dropped once little of it is in use, even if a few
+	// bytes of the next command wait in it (offsets are relative to r).
+	if cap(rd.buf) > maxRetainedReadBuffer && rd.w-rd.r <= initialReadBuffer/2 {
+		nb := make([]byte, initialReadBuffer)
+		rd.w = copy(nb, rd.buf[rd.r:rd.w])
+		rd.r = 0
+		rd.buf = nb
 	}
 	if cap(rd.args) > maxRetainedArgs {
 		rd.args, rd.offs = nil, nil
@@ -185,8 +191,17 @@ func (rd *Reader) parseCommand() (args [][]byte, done bool, err error) {
 		if rd.buf[end] != '\r' || rd.buf[end+1] != '\n' {
 			return nil, false, protoErr("expected '\\r\\n' after bulk string")
 		}
+		if len(rd.offs) == cap(rd.offs) {
+			// Double, rather than append's 1.25x for large slices:
+			// the offsets of a huge command are copied fewer times.
+			rd.offs = slices.Grow(rd.offs, max(len(rd.offs), 16))
+		}
 		rd.offs = append(rd.offs, next-rd.r, end-rd.r)
 		rd.pos = end + 2 - rd.r
+	}
+	// Every argument has arrived: size the slice once, exactly.
+	if n := len(rd.offs) / 2; cap(rd.args) < n {
+		rd.args = make([][]byte, 0, n)
 	}
 	args = rd.args[:0]
 	base := rd.r
@@ -280,8 +295,14 @@ func (rd *Reader) fill() error {
 		// beyond what the element being parsed still needs: the buffer
 		// follows the bytes that arrived, not the lengths announced.
 		if cap(rd.buf)-rd.w < minRead {
+			// A full buffer holds bytes that arrived, so doubling it
+			// follows the input; only a known bulk remainder caps the
+			// growth below that. Growing by less than doubling would
+			// copy a large command over and over (quadratic work).
 			size := max(2*cap(rd.buf), rd.w+minRead)
-			size = min(size, rd.w+max(rd.need, minRead))
+			if rd.need > minRead {
+				size = min(size, rd.w+rd.need)
+			}
 			nb := make([]byte, size)
 			copy(nb, rd.buf[:rd.w])
 			rd.buf = nb
@@ -381,7 +402,7 @@ func SplitArgs(line []byte, args [][]byte, scratch []byte) ([][]byte, []byte, er
 				if c == '\\' && p+3 < len(line) && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]) {
 					scratch = append(scratch, unhex(line[p+2])<<4|unhex(line[p+3]))
 					p += 3
-				} else if c == '\\' && p+1 < len(line) {
+				} else if c == '\\' && p+1 < len(line) && line[p+1] != 0 {
 					p++
 					switch line[p] {
 					case 'n':

@@ -272,3 +272,60 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+// TestManyArgumentsLinear checks that a command of many small arguments,
+// arriving a few KiB per read, costs allocation in proportion to its size:
+// growing the buffer by less than doubling would copy the partial command
+// on every read, quadratic work a single peer could use to pin a core.
+func TestManyArgumentsLinear(t *testing.T) {
+	const n = 100_000
+	in := []byte("*100001\r\n$5\r\nRPUSH\r\n")
+	in = append(in, bytes.Repeat([]byte("$1\r\na\r\n"), n)...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	rd := NewReader(&dripReader{data: in, n: 4096}, DefaultLimits())
+	args, err := rd.ReadCommand()
+	runtime.ReadMemStats(&after)
+	if err != nil || len(args) != n+1 {
+		t.Fatalf("%d args, %v", len(args), err)
+	}
+	// Input 700 KB; bookkeeping is 40 B an argument (4 MB) and the
+	// buffer's doublings about twice the input.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 12<<20 {
+		t.Fatalf("allocated %d bytes for a %d-byte command", grew, len(in))
+	}
+}
+
+// TestChainedAttributes checks that a long chain of attributes before a
+// value neither overflows the stack nor is refused.
+func TestChainedAttributes(t *testing.T) {
+	in := strings.Repeat("|0\r\n", 1_000_000) + "+x\r\n"
+	v, err := NewReader(strings.NewReader(in), DefaultLimits()).ReadValue()
+	if err != nil || v.Type != TypeSimple || string(v.Str) != "x" {
+		t.Fatalf("got %+v, %v", v, err)
+	}
+}
+
+func TestInlineNULInQuotes(t *testing.T) {
+	// Redis stops at the NUL: the quote is never closed.
+	_, err := readAll("set \"a\\\x00b\"\r\n", DefaultLimits())
+	if !IsProtocolError(err) {
+		t.Fatalf("got %v, want unbalanced quotes", err)
+	}
+}
+
+// TestBufferReleasedWithPendingBytes checks that a big buffer is dropped
+// even when the first bytes of the next command wait in it.
+func TestBufferReleasedWithPendingBytes(t *testing.T) {
+	big := strings.Repeat("v", 1<<20)
+	in := "*2\r\n$4\r\nECHO\r\n$1048576\r\n" + big + "\r\n*1\r\n"
+	rd := NewReader(strings.NewReader(in), DefaultLimits())
+	if _, err := rd.ReadCommand(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = rd.ReadCommand() // incomplete, then EOF
+	if c := rd.BufferCap(); c > maxRetainedReadBuffer {
+		t.Fatalf("buffer still %d bytes", c)
+	}
+}

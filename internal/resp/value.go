@@ -38,7 +38,9 @@ func (rd *Reader) ReadRaw() ([]byte, error) {
 	}
 }
 
-// ReadValue reads and decodes the next value.
+// ReadValue reads and decodes the next value. Decoding allocates a Value
+// per element, far more than the element's bytes on the wire: use it for
+// peers whose replies are trusted or small, and ReadRaw to forward.
 func (rd *Reader) ReadValue() (Value, error) {
 	raw, err := rd.ReadRaw()
 	if err != nil {
@@ -148,6 +150,16 @@ func (rd *Reader) scanValue() (done bool, err error) {
 // decode decodes one complete, already scanned value from b and returns
 // the rest of b.
 func decode(b []byte) (Value, []byte) {
+	// Attributes annotate the value that follows them; they are dropped,
+	// in a loop so that a chain of them cannot deepen the recursion.
+	for len(b) >= 3 && b[0] == TypeAttribute {
+		i := indexCRLF(b)
+		n, _ := parseInt(b[1:i])
+		b = b[i+2:]
+		for j := int64(0); j < 2*n; j++ {
+			_, b = decode(b)
+		}
+	}
 	if len(b) < 3 {
 		return Value{}, nil
 	}
@@ -186,11 +198,6 @@ func decode(b []byte) (Value, []byte) {
 		v.Elems = make([]Value, n)
 		for j := range v.Elems {
 			v.Elems[j], rest = decode(rest)
-		}
-		if typ == TypeAttribute {
-			// Keep the annotated value; the attribute itself is
-			// dropped, as clients that do not ask for it do.
-			return decode(rest)
 		}
 	}
 	return v, rest

@@ -56,8 +56,9 @@ type conn struct {
 
 	lastActive atomic.Int64 // unix nanoseconds
 	proto      atomic.Int32
-	db         atomic.Int32
-	closeAfter bool // QUIT, or a killed client: close after flushing
+	db         atomic.Int32 // selected database, published for CLIENT LIST
+	rbs        atomic.Int64 // read buffer size, published for CLIENT LIST
+	closeAfter bool         // QUIT, or a killed client: close after flushing
 	killed     atomic.Bool
 	closeOnce  sync.Once
 }
@@ -75,6 +76,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
 	c.proto.Store(2)
+	c.rbs.Store(int64(c.rd.BufferCap()))
 	c.lastActive.Store(c.created.UnixNano())
 	c.rd.BeforeBlock = c.beforeBlock
 	return c
@@ -93,8 +95,9 @@ func addrString(a net.Addr) string {
 // serve runs the connection until the peer leaves, a protocol error, QUIT
 // or shutdown.
 func (c *conn) serve() {
+	// Leave the registry before the socket closes, so a peer that sees
+	// the close never finds the connection in CLIENT LIST.
 	defer c.s.removeConn(c)
-	defer c.close()
 	for {
 		args, err := c.rd.ReadCommand()
 		if err != nil {
@@ -129,6 +132,7 @@ func (c *conn) serve() {
 func (c *conn) beforeBlock() error {
 	c.unlock()
 	c.lastActive.Store(time.Now().UnixNano())
+	c.rbs.Store(int64(c.rd.BufferCap()))
 	return c.w.Flush()
 }
 
@@ -150,15 +154,19 @@ func (c *conn) unlock() {
 // exec resolves and runs one command.
 func (c *conn) exec(args [][]byte) {
 	s := c.s
-	c.counters.commandsProcessed.Add(1)
 	spec, errReply := s.table.Resolve(args, s.available)
 	if spec == nil {
 		c.replyError(errReply)
 		return
 	}
+	c.counters.commandsProcessed.Add(1)
 	c.lastCmd.Store(spec)
 	if h := s.handlers[spec.ID]; h != nil {
+		// The server's own commands take the engine lock only if they
+		// need it (INFO does), so a pipeline of them never holds it.
+		c.unlock()
 		c.runHandler(h, spec, args)
+		c.unlock()
 		return
 	}
 	c.lock()
@@ -166,6 +174,9 @@ func (c *conn) exec(args [][]byte) {
 	s.eng.Exec(c.ec, spec, args)
 	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
 		c.counters.errorReplies.Add(1)
+	}
+	if d := int32(c.ec.DB()); d != c.db.Load() {
+		c.db.Store(d)
 	}
 	c.batch++
 	if c.batch >= maxBatch {
@@ -208,12 +219,18 @@ func (c *conn) replyError(msg string) {
 
 // stopReading makes the connection's next read fail, so it finishes the
 // command it runs, flushes and ends: the first step of a graceful shutdown.
-func (c *conn) stopReading() { _ = c.nc.SetReadDeadline(time.Now()) }
+// Writes to a peer that does not read give up at writeBy (zero: never).
+func (c *conn) stopReading(writeBy time.Time) {
+	_ = c.nc.SetReadDeadline(time.Now())
+	_ = c.nc.SetWriteDeadline(writeBy)
+}
 
-// kill closes the connection from another goroutine (CLIENT KILL).
+// kill ends the connection from another goroutine (CLIENT KILL): its reads
+// and writes fail at once, even if it is blocked writing to a peer that
+// does not read, and replies not yet written are dropped, as in Redis.
 func (c *conn) kill() {
 	c.killed.Store(true)
-	c.stopReading()
+	_ = c.nc.SetDeadline(time.Now())
 }
 
 func (c *conn) close() {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,6 +150,7 @@ func cmdQuit(c *conn, args [][]byte) {
 
 func cmdReset(c *conn, args [][]byte) {
 	c.ec.Select(0)
+	c.db.Store(0)
 	c.proto.Store(2)
 	c.w.SetProto(2)
 	c.mu.Lock()
@@ -262,7 +265,7 @@ func (c *conn) info() string {
 	i("age", int64(now.Sub(c.created)/time.Second))
 	i("idle", int64(idle/time.Second))
 	f("flags", "N")
-	i("db", int64(c.ec.DB()))
+	i("db", int64(c.db.Load()))
 	i("sub", 0)
 	i("psub", 0)
 	i("ssub", 0)
@@ -271,12 +274,12 @@ func (c *conn) info() string {
 	i("qbuf-free", 0)
 	i("argv-mem", 0)
 	i("multi-mem", 0)
-	i("rbs", int64(c.rd.BufferCap()))
+	i("rbs", c.rbs.Load())
 	i("rbp", 0)
 	i("obl", 0)
 	i("oll", 0)
 	i("omem", 0)
-	i("tot-mem", int64(c.rd.BufferCap()))
+	i("tot-mem", c.rbs.Load())
 	f("events", "r")
 	f("cmd", cmd)
 	f("user", "default")
@@ -293,11 +296,7 @@ func (s *Server) sortedConns() []*conn {
 		out = append(out, c)
 	}
 	s.mu.Unlock()
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].id < out[j-1].id; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
 	return out
 }
 

@@ -215,11 +215,13 @@ func (s *Server) acceptLoop(l net.Listener) {
 	}
 }
 
+// removeConn unregisters a connection that has ended, then closes it.
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.closed.add(&c.counters)
 	s.mu.Unlock()
+	c.close()
 	s.wg.Done()
 }
 
@@ -240,8 +242,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, l := range s.listeners {
 		l.Close()
 	}
+	writeBy, _ := ctx.Deadline()
 	for c := range s.conns {
-		c.stopReading()
+		c.stopReading(writeBy)
 	}
 	s.mu.Unlock()
 

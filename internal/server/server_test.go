@@ -363,3 +363,82 @@ func TestHandlerPanicRecovered(t *testing.T) {
 		t.Fatalf("PING after a panic: %q", got)
 	}
 }
+
+// TestClientListWhileOthersChange runs CLIENT LIST while another client
+// switches databases and grows its read buffer; under -race this checks
+// that CLIENT LIST reads only what connections publish.
+func TestClientListWhileOthersChange(t *testing.T) {
+	s := startServer(t, Options{})
+	a, b := dial(t, s.Addrs()[0]), dial(t, s.Addrs()[0])
+	big := strings.Repeat("x", 100<<10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			b.do("SELECT", itoa(i%3))
+			b.do("SET", "k", big)
+			b.do("RESET")
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		if list := a.do("CLIENT", "LIST"); !strings.Contains(list, "id=") {
+			t.Fatalf("CLIENT LIST: %q", list)
+		}
+	}
+	<-done
+}
+
+// stuckClient pipelines 512 MiB of replies and never reads them; it
+// returns once the server is blocked writing to it.
+func stuckClient(t *testing.T, s *Server) (c *client, id string) {
+	t.Helper()
+	c = dial(t, s.Addrs()[0])
+	id = strings.TrimSuffix(strings.TrimPrefix(c.do("CLIENT", "ID"), ":"), "\r\n")
+	c.do("SET", "big", strings.Repeat("x", 1<<20))
+	c.send(strings.Repeat("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n", 512))
+	// Socket buffers hold a few MiB: once the bytes written stop
+	// growing for a while, the server is blocked in a write.
+	last, since := int64(-1), time.Now()
+	testutil.WaitFor(t, 20*time.Second, "the server to block writing", func() bool {
+		n := s.totals().netOutputBytes.Load()
+		if n != last {
+			last, since = n, time.Now()
+			return false
+		}
+		return n > 1<<20 && time.Since(since) > 200*time.Millisecond
+	})
+	return c, id
+}
+
+// TestKillClientThatDoesNotRead checks that CLIENT KILL ends a client
+// whose replies the server is blocked writing.
+func TestKillClientThatDoesNotRead(t *testing.T) {
+	s := startServer(t, Options{})
+	_, id := stuckClient(t, s)
+	a := dial(t, s.Addrs()[0])
+	a.do("PING")
+	if n := s.clientCount(); n != 2 {
+		t.Fatalf("%d clients", n)
+	}
+	if got := a.do("CLIENT", "KILL", "ID", id); got != ":1\r\n" {
+		t.Fatalf("CLIENT KILL: %q", got)
+	}
+	testutil.WaitFor(t, 5*time.Second, "the stuck client to be gone", func() bool { return s.clientCount() == 1 })
+}
+
+// TestShutdownWithClientThatDoesNotRead checks that Shutdown ends within
+// its deadline even while the server is blocked writing to a client.
+func TestShutdownWithClientThatDoesNotRead(t *testing.T) {
+	s := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stuckClient(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_ = s.Shutdown(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("shutdown took %v", took)
+	}
+}
