@@ -6,6 +6,11 @@ type Value struct {
 	str string
 	obj object
 	enc uint8 // encoding of a string value: encAuto, encRaw or encEmbstr
+
+	// room is how many bytes past the end of str, in the same allocation,
+	// this value owns: APPEND writes there instead of copying the string
+	// (see appendString). A copy of the value (COPY) owns none.
+	room uint32
 }
 
 // String encodings. Redis reports how a string was made, not only what it
@@ -50,6 +55,7 @@ func (v *Value) clone() Value {
 		return Value{obj: v.obj.clone()}
 	}
 	c := *v
+	c.room = 0 // the spare bytes stay the original's
 	if c.enc == encAuto {
 		c.enc = encCopied
 	}

@@ -1,6 +1,9 @@
 package engine
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // checkStringLength writes Redis's error and reports false when a string
 // of size+add bytes would exceed maxStringLen (with size+add possibly
@@ -41,9 +44,32 @@ func cmdAppend(c *Client, args [][]byte) {
 	if !checkStringLength(c, int64(len(v.str)), int64(len(add))) {
 		return
 	}
-	s := v.str + string(add)
-	c.store(key, v, Value{str: s, enc: encRaw}, true)
+	s, room := appendString(v, add)
+	c.store(key, v, Value{str: s, enc: encRaw, room: room}, true)
 	c.W.WriteInt(int64(len(s)))
+}
+
+// appendString returns v's string with add appended, and the spare bytes
+// the result owns. Like Redis's sds, a string that is appended to gets
+// spare capacity (double its size, at most 1 MiB more), and later appends
+// write into it: n appends cost O(total bytes), not O(n × size).
+//
+// Writing into the spare bytes of a string's allocation is safe because
+// no string refers to them: every string made from the allocation ends at
+// or before len(v.str), and only the value that owns the room (never a
+// copy, see Value.clone) writes past it.
+func appendString(v *Value, add []byte) (string, uint32) {
+	n := len(v.str) + len(add)
+	if len(add) <= int(v.room) {
+		buf := unsafe.Slice(unsafe.StringData(v.str), n)
+		copy(buf[len(v.str):], add)
+		return unsafe.String(unsafe.StringData(v.str), n), v.room - uint32(len(add))
+	}
+	size := n + min(n, 1<<20)
+	buf := make([]byte, n, size)
+	copy(buf, v.str)
+	copy(buf[len(v.str):], add)
+	return unsafe.String(unsafe.SliceData(buf), n), uint32(size - n)
 }
 
 // cmdSetRange is SETRANGE: value written at offset, the string padded

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -332,4 +333,42 @@ func TestHotPathAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocations, want at most %v", tc.line, got, tc.max)
 		}
 	}
+}
+
+// TestAppendAmortized checks that many small appends to a growing value
+// cost allocation in proportion to the final size (Redis appends in place
+// into spare room; copying the whole value each time would be quadratic).
+func TestAppendAmortized(t *testing.T) {
+	env := newEnv(t)
+	chunk := strings.Repeat("x", 1000)
+	env.run("SET", "k", "")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 5000; i++ {
+		env.run("APPEND", "k", chunk)
+	}
+	runtime.ReadMemStats(&after)
+	// Final size 5 MB; a copy per append would allocate about 12.5 GB.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 40<<20 {
+		t.Fatalf("5000 appends of 1 KB allocated %d bytes", grew)
+	}
+	env.want("STRLEN k", ":5000000\r\n")
+}
+
+// TestAppendAfterCopy checks that a copy never shares the spare room of
+// the value it was copied from.
+func TestAppendAfterCopy(t *testing.T) {
+	env := newEnv(t)
+	env.run("SET", "a", "x")
+	env.run("APPEND", "a", "y") // "a" now owns spare room
+	env.run("COPY", "a", "b")
+	env.run("APPEND", "a", "1")
+	env.run("APPEND", "b", "2")
+	env.want("GET a", "$3\r\nxy1\r\n")
+	env.want("GET b", "$3\r\nxy2\r\n")
+	env.run("RENAME", "a", "c") // a move keeps the room
+	env.run("APPEND", "c", "3")
+	env.want("GET c", "$4\r\nxy13\r\n")
+	env.want("GET b", "$3\r\nxy2\r\n")
 }
