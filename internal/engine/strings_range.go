@@ -233,17 +233,7 @@ func cmdLCS(c *Client, args [][]byte) {
 	w := len(b) + 1
 	dp := make([]uint32, (len(a)+1)*w)
 	for i := 1; i <= len(a); i++ {
-		row, prev := dp[i*w:(i+1)*w], dp[(i-1)*w:i*w]
-		for j := 1; j < w; j++ {
-			switch {
-			case a[i-1] == b[j-1]:
-				row[j] = prev[j-1] + 1
-			case prev[j] > row[j-1]:
-				row[j] = prev[j]
-			default:
-				row[j] = row[j-1]
-			}
-		}
+		lcsRow(a[i-1], b, dp[(i-1)*w:i*w], dp[i*w:(i+1)*w])
 	}
 	total := int(dp[len(a)*w+len(b)])
 
@@ -318,17 +308,23 @@ func lcsLength(a, b string) uint32 {
 	prev := make([]uint32, len(b)+1)
 	row := make([]uint32, len(b)+1)
 	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			switch {
-			case a[i-1] == b[j-1]:
-				row[j] = prev[j-1] + 1
-			case prev[j] > row[j-1]:
-				row[j] = prev[j]
-			default:
-				row[j] = row[j-1]
-			}
-		}
+		lcsRow(a[i-1], b, prev, row)
 		prev, row = row, prev
 	}
 	return prev[len(b)]
+}
+
+// lcsRow fills one row of the LCS table: row[j] is the LCS length of the
+// prefix ending in ch against b[:j], given the previous row.
+func lcsRow(ch byte, b string, prev, row []uint32) {
+	for j := 1; j <= len(b); j++ {
+		switch {
+		case ch == b[j-1]:
+			row[j] = prev[j-1] + 1
+		case prev[j] > row[j-1]:
+			row[j] = prev[j]
+		default:
+			row[j] = row[j-1]
+		}
+	}
 }
