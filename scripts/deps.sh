@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and benchmarks use: real redis-server,
-# redis-cli and redis-benchmark. As root it installs them through apt; as
+# redis-cli and redis-benchmark, a headless Chromium for the cross-protocol
+# attack tests and iproute2 for the network-namespace tests. As root it installs them through apt; as
 # another user it says what to install and fails.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 # Deduplicate.

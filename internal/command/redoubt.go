@@ -49,3 +49,35 @@ func connState(name string) bool {
 	}
 	return false
 }
+
+// ownSpecs are Redoubt's own commands, which Redis does not have. They
+// are in the table like every other command, so policy, COMMAND and
+// dispatch treat them alike; their group is "redoubt".
+func ownSpecs() []*Spec {
+	return []*Spec{{
+		Name: "redoubt", Arity: -2,
+		Flags:      FlagLoading | FlagStale,
+		Categories: CatSlow | CatConnection,
+		Group:      "redoubt", Since: "0.1.0",
+		Summary: "A container for Redoubt's own commands",
+		Subcommands: []*Spec{
+			{
+				Name: "redoubt|stepup", Arity: 3,
+				Flags:      FlagNoScript | FlagLoading | FlagStale | FlagFast,
+				Categories: CatFast | CatConnection,
+				Group:      "redoubt", Since: "0.1.0",
+				Summary: "Prove the account's second factor (a TOTP code) for commands that need step-up authentication",
+			},
+			{
+				Name: "redoubt|help", Arity: 2,
+				Flags:      FlagLoading | FlagStale,
+				Categories: CatSlow | CatConnection,
+				Group:      "redoubt", Since: "0.1.0",
+				Summary: "Show helpful text about the different subcommands",
+			},
+		},
+	}}
+}
+
+// Own reports whether s is one of Redoubt's own commands.
+func (s *Spec) Own() bool { return s.Group == "redoubt" }

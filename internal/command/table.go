@@ -29,7 +29,7 @@ type Table struct {
 // New builds a table from the generated specs, adds Redoubt's own flags,
 // and numbers every command and subcommand.
 func New() *Table {
-	list := specs()
+	list := append(specs(), ownSpecs()...)
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	t := &Table{
 		top:  make(map[string]*Spec, len(list)),

@@ -53,6 +53,13 @@ type Reader struct {
 	// their replies there, so a pipeline is answered with one write.
 	BeforeBlock func() error
 
+	// CheckInline, if set, sees every complete inline line (without its
+	// line ending) before it is split into arguments; pending holds the
+	// bytes buffered after it. An error it returns is returned by
+	// ReadCommand, and the line is not run. Servers use it to refuse
+	// text protocols (HTTP) and inline commands from some peers.
+	CheckInline func(line, pending []byte) error
+
 	// State of a command being parsed, kept across reads so a large
 	// command is never parsed twice. Offsets are relative to r.
 	nargs   int64 // arguments announced; -1 before the header
@@ -258,6 +265,12 @@ func (rd *Reader) parseInline() ([][]byte, bool, error) {
 	rd.inline = true
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
+	}
+	if rd.CheckInline != nil {
+		if err := rd.CheckInline(line, rd.buf[rd.r:rd.w]); err != nil {
+			rd.err = err
+			return nil, false, err
+		}
 	}
 	args, scratch, err := SplitArgs(line, rd.args[:0], rd.scratch[:0])
 	rd.scratch = scratch

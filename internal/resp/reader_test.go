@@ -329,3 +329,53 @@ func TestBufferReleasedWithPendingBytes(t *testing.T) {
 		t.Fatalf("buffer still %d bytes", c)
 	}
 }
+
+func TestCheckInline(t *testing.T) {
+	stop := errors.New("refused")
+	tests := []struct {
+		name    string
+		in      string
+		refuse  string // line CheckInline refuses
+		want    []string
+		lines   []string // lines CheckInline saw
+		pending string   // what was buffered after the refused line
+	}{
+		{"resp frames are not inline", "*1\r\n$4\r\nPING\r\n", "", []string{"PING"}, nil, ""},
+		{"every inline line is seen", "PING\r\nECHO a\n", "", []string{"PING", "ECHO a"}, []string{"PING", "ECHO a"}, ""},
+		{"refused line does not run", "POST / HTTP/1.1\r\nHost: x\r\n\r\nSET k v\r\n", "POST / HTTP/1.1", nil, []string{"POST / HTTP/1.1"}, "Host: x\r\n\r\nSET k v\r\n"},
+		{"unbalanced quotes are checked before splitting", "PING\r\nUser-Agent: \"x\r\n", "User-Agent: \"x", []string{"PING"}, []string{"PING", "User-Agent: \"x"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rd := NewReader(strings.NewReader(tc.in), DefaultLimits())
+			var seen []string
+			var pending string
+			rd.CheckInline = func(line, rest []byte) error {
+				seen = append(seen, string(line))
+				if tc.refuse != "" && string(line) == tc.refuse {
+					pending = string(rest)
+					return stop
+				}
+				return nil
+			}
+			var got []string
+			var err error
+			for {
+				var args [][]byte
+				if args, err = rd.ReadCommand(); err != nil {
+					break
+				}
+				got = append(got, string(bytes.Join(args, []byte(" "))))
+			}
+			if tc.refuse != "" && !errors.Is(err, stop) {
+				t.Fatalf("err = %v, want the CheckInline error", err)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") || strings.Join(seen, "|") != strings.Join(tc.lines, "|") {
+				t.Fatalf("ran %q, checked %q; want %q and %q", got, seen, tc.want, tc.lines)
+			}
+			if pending != tc.pending {
+				t.Fatalf("pending %q, want %q", pending, tc.pending)
+			}
+		})
+	}
+}
