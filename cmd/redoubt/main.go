@@ -30,6 +30,9 @@ func main() {
 const shutdownGrace = 10 * time.Second
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "passwd" {
+		return passwd(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "listen address HOST:PORT of the default instance (default "+config.DefaultListen+")")
@@ -73,6 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	table := command.New()
+	shared := newShared(log)
 	var servers []*server.Server
 	// stopAll shuts every instance down at once, so each has the whole
 	// grace period to finish its commands.
@@ -95,14 +99,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			stopAll()
 			return 1
 		}
-		s := server.New(server.Options{
-			Name:      inst.Name,
-			Listen:    inst.Listen,
-			DataDir:   inst.Data,
-			Databases: inst.Databases,
-			Logger:    log,
-			Table:     table,
-		})
+		opts, err := shared.options(inst, table)
+		if err != nil {
+			log.Error("cannot start", "instance", inst.Name, "err", err)
+			stopAll()
+			return 1
+		}
+		s, err := server.New(opts)
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			stopAll()
+			return 1
+		}
 		if err := s.Start(); err != nil {
 			log.Error("cannot start", "err", err)
 			stopAll()
@@ -113,8 +121,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log.Info("redoubt ready", "version", server.Version, "instances", len(servers))
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	got := <-sig
+	for got == syscall.SIGHUP {
+		reload(log, shared, servers, *cfgPath, *listen, *data)
+		got = <-sig
+	}
 	log.Info("shutting down", "signal", got.String())
 	signal.Stop(sig)
 	stopAll()
@@ -142,6 +154,7 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 
 Usage:
   redoubt [flags]
+  redoubt passwd [--stdin]   print an argon2id hash of a password for password_hash
 
 With no flags, one instance named "default" listens on %s with its data
 in ./data/default. A configuration file can declare several instances; they
@@ -169,5 +182,7 @@ Example:
       data: ./data/sessions
 
 Signals: SIGINT and SIGTERM stop accepting, finish in-flight commands and
-exit 0.`)
+exit 0. SIGHUP reloads the configuration file: allowlists, bans, limits,
+accounts, disabled commands and TLS certificates change without a restart;
+connections from addresses no longer allowed are closed, the others stay.`)
 }

@@ -80,7 +80,10 @@ type pair struct {
 // startRedoubt starts an in-process instance on a free loopback port.
 func startRedoubt(t testing.TB) string {
 	t.Helper()
-	s := server.New(server.Options{Name: "compat", Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	s, err := server.New(server.Options{Name: "compat", Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"redoubt/internal/command"
+	"redoubt/internal/guard"
 )
 
 // Defaults for the instance a bare `redoubt` runs.
@@ -37,18 +42,45 @@ type Instance struct {
 	Data      string   // data directory
 	Databases int
 
+	// The front door (see security.go).
+	Public      bool
+	StrictRESP  bool
+	Allowlist   *guard.Allowlist // nil: loopback only
+	Bans        guard.BanOptions
+	MaxClients  int
+	PerAddress  int
+	AuthTimeout time.Duration
+	IdleTimeout time.Duration
+	TLS         *TLS
+	Accounts    []Account
+	Disabled    []string // full command names
+	Enabled     []string
+
 	Line int // where the instance starts in the file, for messages
+}
+
+// newInstance returns an instance with every default set.
+func newInstance(name string) Instance {
+	return Instance{
+		Name:        name,
+		Databases:   DefaultDatabases,
+		StrictRESP:  true,
+		Bans:        guard.DefaultBanOptions(),
+		MaxClients:  DefaultMaxClients,
+		PerAddress:  DefaultPerAddress,
+		AuthTimeout: DefaultAuthTimeout,
+	}
 }
 
 // Keys documents every configuration key, for --help and docs/config.md.
 func Keys() [][2]string {
-	return [][2]string{
+	return append([][2]string{
 		{"instances", "list of instances; each one shares nothing with the others"},
 		{"instances[].name", "instance name: letters, digits, '-' and '_' (required, unique)"},
 		{"instances[].listen", "list of addresses: \"host:port\" or \"unix:/path\" (default 127.0.0.1:6379 for \"default\")"},
 		{"instances[].data", "data directory, owned by this instance alone (default ./data/<name>)"},
 		{"instances[].databases", "number of databases, SELECT 0..n-1 (default 16)"},
-	}
+	}, securityKeys()...)
 }
 
 // Error is one configuration error at a line of the file.
@@ -68,12 +100,10 @@ func (e Error) Error() string {
 // Default returns the configuration of a bare `redoubt`: one instance named
 // "default" on 127.0.0.1:6379 with data in ./data/default.
 func Default() *Config {
-	return &Config{Instances: []Instance{{
-		Name:      DefaultInstance,
-		Listen:    []string{DefaultListen},
-		Data:      filepath.Join(DefaultDataRoot, DefaultInstance),
-		Databases: DefaultDatabases,
-	}}}
+	inst := newInstance(DefaultInstance)
+	inst.Listen = []string{DefaultListen}
+	inst.Data = filepath.Join(DefaultDataRoot, DefaultInstance)
+	return &Config{Instances: []Instance{inst}}
 }
 
 // Load reads and validates a configuration file. The error joins every
@@ -112,6 +142,7 @@ func Parse(name string, data []byte) (*Config, error) {
 type parser struct {
 	file string
 	errs []error
+	tab  *command.Table // built when command names need checking
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -143,7 +174,8 @@ func (p *parser) top(n *yaml.Node, cfg *Config) {
 }
 
 func (p *parser) instance(n *yaml.Node) (Instance, bool) {
-	inst := Instance{Databases: DefaultDatabases, Line: n.Line}
+	inst := newInstance("")
+	inst.Line = n.Line
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "an instance must be a mapping")
 		return inst, false
@@ -174,7 +206,9 @@ func (p *parser) instance(n *yaml.Node) (Instance, bool) {
 			}
 			inst.Databases = n
 		default:
-			p.errorf(k, "unknown instance key %q", k.Value)
+			if !p.securityKey(&inst, k, v) {
+				p.errorf(k, "unknown instance key %q", k.Value)
+			}
 		}
 	}
 	if inst.Name == "" {
@@ -213,7 +247,7 @@ func (c *Config) Override(listen, data string) {
 	}
 	i := c.index(DefaultInstance)
 	if i < 0 {
-		c.Instances = append(c.Instances, Instance{Name: DefaultInstance, Databases: DefaultDatabases})
+		c.Instances = append(c.Instances, newInstance(DefaultInstance))
 		i = len(c.Instances) - 1
 	}
 	if listen != "" {
@@ -271,7 +305,11 @@ func (c *Config) validate(file string) []error {
 		if len(inst.Listen) == 0 && inst.Name != DefaultInstance {
 			bad(inst, "instance %q has no listen address", inst.Name)
 		}
-		for _, a := range inst.Listen {
+		listen := inst.Listen
+		if inst.TLS != nil {
+			listen = append(slices.Clip(listen), inst.TLS.Listen...)
+		}
+		for _, a := range listen {
 			if err := checkAddr(a); err != nil {
 				bad(inst, "instance %q: listen %q: %v", inst.Name, a, err)
 				continue
@@ -280,6 +318,11 @@ func (c *Config) validate(file string) []error {
 				bad(inst, "instances %q and %q both listen on %s", prev, inst.Name, a)
 			}
 			addrs[a] = inst.Name
+		}
+		if len(inst.Listen) > 0 || inst.TLS != nil {
+			for _, msg := range checkExposure(inst) {
+				bad(inst, "instance %q: %s", inst.Name, msg)
+			}
 		}
 		if inst.Data != "" {
 			abs, err := filepath.Abs(inst.Data)

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -13,6 +15,8 @@ import (
 
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
+	"redoubt/internal/guard"
+	"redoubt/internal/monitor"
 	"redoubt/internal/resp"
 )
 
@@ -41,6 +45,17 @@ type conn struct {
 	created time.Time
 	laddr   string
 	raddr   string
+	peer    netip.Addr  // the peer's address (zero for unix sockets)
+	class   guard.Class // loopback, unix, private …
+	tls     *tls.Conn   // nil on plain listeners
+
+	// Security state, touched only by the connection's goroutine.
+	pol          *policy   // the policy acct was resolved against
+	acct         *account  // nil until authenticated
+	authDeadline time.Time // zero once authenticated
+	stepUpUntil  time.Time
+	addrReleased bool
+	user         atomic.Pointer[string] // account name, for CLIENT LIST
 
 	locked bool // holds the engine lock for the current batch
 	batch  int
@@ -63,16 +78,32 @@ type conn struct {
 	closeOnce  sync.Once
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *conn {
 	c := &conn{
 		s:       s,
 		nc:      nc,
 		id:      s.nextID.Add(1),
 		created: time.Now(),
-		laddr:   addrString(nc.LocalAddr()),
-		raddr:   addrString(nc.RemoteAddr()),
+		laddr:   addrString(raw.LocalAddr()),
+		raddr:   addrString(raw.RemoteAddr()),
+		peer:    peer,
+		class:   class,
+		pol:     s.pol.Load(),
 	}
-	c.rd = resp.NewReader(countingReader{nc, &c.counters.netInputBytes}, resp.DefaultLimits())
+	c.tls, _ = nc.(*tls.Conn)
+	lim := resp.DefaultLimits()
+	if c.pol.deflt != nil {
+		c.setAccount(c.pol.deflt)
+	} else {
+		lim = resp.PreAuthLimits()
+		timeout := c.pol.sec.AuthTimeout
+		if timeout <= 0 {
+			timeout = DefaultAuthTimeout
+		}
+		c.authDeadline = c.created.Add(timeout)
+	}
+	c.rd = resp.NewReader(countingReader{nc, &c.counters.netInputBytes}, lim)
+	c.rd.CheckInline = c.checkInline
 	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
 	c.proto.Store(2)
@@ -98,9 +129,21 @@ func (c *conn) serve() {
 	// Leave the registry before the socket closes, so a peer that sees
 	// the close never finds the connection in CLIENT LIST.
 	defer c.s.removeConn(c)
+	if !c.start() {
+		return
+	}
 	for {
 		args, err := c.rd.ReadCommand()
 		if err != nil {
+			if c.acct == nil && !c.authDeadline.IsZero() && !c.s.now().Before(c.authDeadline) {
+				c.s.event(monitor.AuthTimeout, c.raddr, "", "")
+			}
+			if err == errInlineRefused {
+				c.unlock()
+				c.replyError(inlineRefusedReply)
+				_ = c.w.Flush()
+				return
+			}
 			var pe *resp.ProtocolError
 			if errors.As(err, &pe) {
 				c.unlock()
@@ -127,12 +170,38 @@ func (c *conn) serve() {
 	}
 }
 
+// start runs the TLS handshake and sets the first read deadline: the
+// authentication deadline of a connection that must AUTH.
+func (c *conn) start() bool {
+	deadline := c.authDeadline
+	if c.tls != nil {
+		hs := deadline
+		if hs.IsZero() {
+			hs = c.created.Add(DefaultAuthTimeout)
+		}
+		_ = c.nc.SetDeadline(hs)
+		if err := c.tls.Handshake(); err != nil {
+			c.s.log.Debug("TLS handshake failed", "client", c.raddr, "err", err)
+			return false
+		}
+		_ = c.nc.SetDeadline(time.Time{})
+	}
+	if !deadline.IsZero() {
+		_ = c.nc.SetReadDeadline(deadline)
+	}
+	return true
+}
+
 // beforeBlock runs when no complete command is buffered: the batch ends,
 // the engine lock is released and the replies are written at once.
 func (c *conn) beforeBlock() error {
 	c.unlock()
-	c.lastActive.Store(time.Now().UnixNano())
+	now := time.Now()
+	c.lastActive.Store(now.UnixNano())
 	c.rbs.Store(int64(c.rd.BufferCap()))
+	if idle := c.pol.sec.IdleTimeout; idle > 0 && c.acct != nil {
+		_ = c.nc.SetReadDeadline(now.Add(idle))
+	}
 	return c.w.Flush()
 }
 
@@ -154,9 +223,19 @@ func (c *conn) unlock() {
 // exec resolves and runs one command.
 func (c *conn) exec(args [][]byte) {
 	s := c.s
+	if !c.rd.Inline() {
+		if kind, ok := guard.DetectCommandName(args[0]); ok {
+			c.crossProtocol(kind.String())
+			c.closeSilently()
+			return
+		}
+	}
 	spec, errReply := s.table.Resolve(args, s.available)
 	if spec == nil {
 		c.replyError(errReply)
+		return
+	}
+	if !c.permit(spec, args) {
 		return
 	}
 	c.counters.commandsProcessed.Add(1)
@@ -199,9 +278,11 @@ func (c *conn) runHandler(h connHandler, spec *command.Spec, args [][]byte) {
 	h(c, args)
 }
 
-// available reports whether the instance runs spec, for Resolve.
+// available reports whether the instance runs spec, for Resolve. A
+// refused command counts as available, so it gets the refusal (after
+// NOAUTH) rather than "unknown command".
 func (s *Server) available(spec *command.Spec) bool {
-	if s.handlers[spec.ID] != nil {
+	if s.handlers[spec.ID] != nil || s.pol.Load().disabled[spec.ID] {
 		return true
 	}
 	for _, sub := range spec.Subcommands {

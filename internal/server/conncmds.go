@@ -36,6 +36,15 @@ func (s *Server) connCommands() map[string]connHandler {
 		"client|info":             cmdClientInfo,
 		"client|kill":             cmdClientKill,
 		"client|help":             cmdClientHelp,
+		"acl|whoami":              cmdACLWhoAmI,
+		"acl|cat":                 cmdACLCat,
+		"acl|list":                cmdACLList,
+		"acl|users":               cmdACLUsers,
+		"acl|log":                 cmdACLLog,
+		"acl|help":                cmdACLHelp,
+		"config|get":              cmdConfigGet,
+		"redoubt|stepup":          cmdRedoubtStepUp,
+		"redoubt|help":            cmdRedoubtHelp,
 	}
 }
 
@@ -100,33 +109,6 @@ func cmdHello(c *conn, args [][]byte) {
 	w.WriteBulkString("master")
 	w.WriteBulkString("modules")
 	w.WriteArray(0)
-}
-
-func cmdAuth(c *conn, args [][]byte) {
-	if len(args) > 3 {
-		c.replyError("ERR syntax error")
-		return
-	}
-	if len(args) == 2 {
-		// Only the default user, without a password, exists until
-		// accounts are configured.
-		c.replyError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-		return
-	}
-	if c.authenticate(args[1], args[2]) {
-		c.w.WriteOK()
-	}
-}
-
-// authenticate checks a user name and password, writing the error reply
-// when they do not match. Without configured accounts only "default"
-// exists, and it takes any password, as Redis's nopass default user does.
-func (c *conn) authenticate(user, pass []byte) bool {
-	if string(user) == "default" {
-		return true
-	}
-	c.replyError("WRONGPASS invalid username-password pair or user is disabled.")
-	return false
 }
 
 // setName validates and sets the connection name; an empty name clears it.
@@ -282,7 +264,7 @@ func (c *conn) info() string {
 	i("tot-mem", c.rbs.Load())
 	f("events", "r")
 	f("cmd", cmd)
-	f("user", "default")
+	f("user", c.userName())
 	i("redir", -1)
 	i("resp", int64(c.proto.Load()))
 	return b.String()
@@ -368,7 +350,7 @@ func cmdClientKill(c *conn, args [][]byte) {
 		case id != 0 && o.id != id,
 			addr != "" && o.raddr != addr,
 			laddr != "" && o.laddr != laddr,
-			user != "" && user != "default",
+			user != "" && user != o.userName(),
 			typ != "" && typ != "normal",
 			skipMe && o == c:
 			continue
@@ -411,6 +393,11 @@ func cmdClientHelp(c *conn, args [][]byte) {
 		"HELP",
 		"    Print this help.",
 	}
+	c.writeLines(lines)
+}
+
+// writeLines answers a HELP subcommand: one simple string per line.
+func (c *conn) writeLines(lines []string) {
 	c.w.WriteArray(len(lines))
 	for _, l := range lines {
 		c.w.WriteSimple(l)

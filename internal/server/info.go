@@ -29,7 +29,7 @@ func cmdInfo(c *conn, args [][]byte) {
 		dflt bool
 	}{
 		{"server", true}, {"clients", true}, {"memory", true}, {"persistence", true},
-		{"stats", true}, {"replication", true}, {"cpu", true}, {"keyspace", true},
+		{"stats", true}, {"replication", true}, {"cpu", true}, {"security", true}, {"keyspace", true},
 	}
 	var b bytes.Buffer
 	for _, sec := range sections {
@@ -102,6 +102,8 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 	case "cpu":
 		// Process-wide figures are not split per instance.
 		kv("goroutines", runtime.NumGoroutine())
+	case "security":
+		s.infoSecurity(c, kv)
 	case "keyspace":
 		c.lock()
 		for _, db := range s.eng.Keyspace() {

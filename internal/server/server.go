@@ -6,18 +6,24 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"redoubt/internal/acl"
+	"redoubt/internal/auth"
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
+	"redoubt/internal/guard"
+	"redoubt/internal/monitor"
 )
 
 // Version is Redoubt's version.
@@ -35,6 +41,20 @@ type Options struct {
 	Databases int
 	Logger    *slog.Logger
 	Table     *command.Table // shared, read-only
+
+	// Security is the front door; nil means DefaultSecurity.
+	Security *Security
+	// Events receives security events; nil: a Recorder on Logger.
+	Events monitor.Sink
+	// Verifier checks passwords; instances may share one (its argon2id
+	// worker pool bounds the CPU spent on passwords). nil: a new one.
+	Verifier *auth.Verifier
+	// Now is the clock of bans and lockouts; nil: time.Now.
+	Now func() time.Time
+
+	// peerOf replaces the classification of a connection's peer; tests
+	// set it to act as a peer from outside without a second network.
+	peerOf func(net.Conn) (netip.Addr, guard.Class)
 }
 
 // Server is one running instance: its listeners, connections and backend.
@@ -50,15 +70,35 @@ type Server struct {
 	// CLIENT, INFO …), indexed by spec ID like the engine's.
 	handlers []connHandler
 
+	pol      atomic.Pointer[policy] // swapped whole on reload
+	bans     *guard.Bans
+	perAddr  *guard.AddrCounter
+	lockout  *auth.Lockout
+	verifier *auth.Verifier
+	events   monitor.Sink
+	aclLog   *acl.Log
+	now      func() time.Time
+	// peerOf classifies a connection's peer; tests replace it to act as
+	// a peer from outside without a network namespace.
+	peerOf  func(net.Conn) (netip.Addr, guard.Class)
+	quit    chan struct{} // closed by Shutdown: ends AUTH delays
+	stepUps *stepUpGuard
+
+	countsMu sync.Mutex
+	counts   map[monitor.Type]int64 // events of this instance, for INFO
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[*conn]struct{}
 	closing   bool
 	wg        sync.WaitGroup
 
-	connectionsReceived atomic.Int64
-	rejectedConnections atomic.Int64
-	closed              counters // of the connections that have ended
+	connectionsReceived   atomic.Int64
+	rejectedConnections   atomic.Int64
+	crossProtocolAttempts atomic.Int64
+	authFailures          atomic.Int64
+	commandsRefused       atomic.Int64
+	closed                counters // of the connections that have ended
 }
 
 // counters are the per-connection figures INFO adds up.
@@ -88,8 +128,9 @@ func (s *Server) totals() *counters {
 	return &t
 }
 
-// New prepares an instance; Start opens its listeners.
-func New(opts Options) *Server {
+// New prepares an instance; Start opens its listeners. It fails when the
+// security options do not fit the command table.
+func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,14 +140,48 @@ func New(opts Options) *Server {
 	if opts.Name == "" {
 		opts.Name = "default"
 	}
-	log := opts.Logger.With("instance", opts.Name)
-	s := &Server{
-		opts:  opts,
-		log:   log,
-		table: opts.Table,
-		start: time.Now(),
-		conns: map[*conn]struct{}{},
+	if opts.Security == nil {
+		sec := DefaultSecurity()
+		opts.Security = &sec
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger.With("instance", opts.Name)
+	if opts.Events == nil {
+		opts.Events = monitor.NewRecorder(log, opts.Now)
+	}
+	if opts.Verifier == nil {
+		opts.Verifier = auth.NewVerifier(0, 0)
+	}
+	pol, err := compilePolicy(*opts.Security, opts.Table)
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
+	}
+	s := &Server{
+		opts:     opts,
+		log:      log,
+		table:    opts.Table,
+		start:    time.Now(),
+		conns:    map[*conn]struct{}{},
+		bans:     guard.NewBans(opts.Security.Bans, opts.Now),
+		perAddr:  guard.NewAddrCounter(opts.Security.PerAddress),
+		verifier: opts.Verifier,
+		events:   opts.Events,
+		aclLog:   acl.NewLog(0, opts.Now),
+		now:      opts.Now,
+		peerOf:   opts.peerOf,
+		quit:     make(chan struct{}),
+		stepUps:  newStepUpGuard(),
+		counts:   map[monitor.Type]int64{},
+	}
+	if s.peerOf == nil {
+		s.peerOf = func(nc net.Conn) (netip.Addr, guard.Class) { return guard.Peer(nc.RemoteAddr()) }
+	}
+	s.pol.Store(pol)
+	lo := opts.Security.Lockout
+	lo.AccountExists = func(name string) bool { return s.pol.Load().accounts[name] != nil }
+	s.lockout = auth.NewLockout(lo, opts.Now)
 	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table})
 	s.handlers = make([]connHandler, s.table.Len())
 	for name, h := range s.connCommands() {
@@ -116,7 +191,7 @@ func New(opts Options) *Server {
 		}
 		s.handlers[spec.ID] = h
 	}
-	return s
+	return s, nil
 }
 
 // lookupName finds a spec by its full name ("client|list").
@@ -135,20 +210,43 @@ func (s *Server) Name() string { return s.opts.Name }
 // Start opens every listener and starts accepting. On error no listener is
 // left open.
 func (s *Server) Start() error {
-	for _, addr := range s.opts.Listen {
-		l, err := listen(addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("instance %s: listen %s: %w", s.opts.Name, addr, err)
-		}
-		s.mu.Lock()
-		s.listeners = append(s.listeners, l)
-		s.mu.Unlock()
+	type lis struct {
+		l   net.Listener
+		tls bool
 	}
-	for _, l := range s.listeners {
-		s.log.Info("listening", "addr", l.Addr().String())
+	var all []lis
+	open := func(addrs []string, tls bool) error {
+		for _, addr := range addrs {
+			l, err := listen(addr)
+			if err != nil {
+				for _, o := range all {
+					o.l.Close()
+				}
+				return fmt.Errorf("instance %s: listen %s: %w", s.opts.Name, addr, err)
+			}
+			all = append(all, lis{l, tls})
+		}
+		return nil
+	}
+	sec := s.opts.Security
+	if err := open(s.opts.Listen, false); err != nil {
+		return err
+	}
+	if len(sec.TLSListen) > 0 && sec.TLS == nil {
+		return fmt.Errorf("instance %s: TLS listeners without a certificate", s.opts.Name)
+	}
+	if err := open(sec.TLSListen, true); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, o := range all {
+		s.listeners = append(s.listeners, o.l)
+	}
+	s.mu.Unlock()
+	for _, o := range all {
+		s.log.Info("listening", "addr", o.l.Addr().String(), "tls", o.tls)
 		s.wg.Add(1)
-		go s.acceptLoop(l)
+		go s.acceptLoop(o.l, o.tls)
 	}
 	return nil
 }
@@ -183,7 +281,7 @@ func (s *Server) Addrs() []string {
 	return out
 }
 
-func (s *Server) acceptLoop(l net.Listener) {
+func (s *Server) acceptLoop(l net.Listener, useTLS bool) {
 	defer s.wg.Done()
 	var delay time.Duration
 	for {
@@ -201,10 +299,19 @@ func (s *Server) acceptLoop(l net.Listener) {
 		}
 		delay = 0
 		s.connectionsReceived.Add(1)
-		c := newConn(s, nc)
+		peer, class, ok := s.admit(nc)
+		if !ok {
+			continue
+		}
+		raw := nc
+		if useTLS {
+			nc = tls.Server(nc, s.opts.Security.TLS.TLS())
+		}
+		c := newConn(s, nc, raw, peer, class)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
+			c.releaseAddr()
 			nc.Close()
 			continue
 		}
@@ -221,6 +328,7 @@ func (s *Server) removeConn(c *conn) {
 	delete(s.conns, c)
 	s.closed.add(&c.counters)
 	s.mu.Unlock()
+	c.releaseAddr()
 	c.close()
 	s.wg.Done()
 }
@@ -238,6 +346,9 @@ func (s *Server) closeListeners() {
 // open when ctx ends are closed at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.quit)
+	}
 	s.closing = true
 	for _, l := range s.listeners {
 		l.Close()

@@ -22,7 +22,10 @@ func startServer(t *testing.T, opts Options) *Server {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
-	s := New(opts)
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +50,11 @@ func dial(t *testing.T, addr string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newClient(t, nc)
+}
+
+// newClient wraps a connection; it is closed when the test ends.
+func newClient(t *testing.T, nc net.Conn) *client {
 	t.Cleanup(func() { nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
 	return &client{t: t, nc: nc, rd: resp.NewReader(nc, resp.DefaultLimits())}
@@ -85,6 +93,17 @@ func (c *client) closed() bool {
 	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err := c.rd.ReadRaw()
 	return err != nil
+}
+
+// closedSilently reports whether the server closed the connection without
+// sending a single byte.
+func (c *client) closedSilently() bool {
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c.nc)
+	if len(b) > 0 {
+		c.t.Errorf("server sent %q before closing", b)
+	}
+	return err == nil && len(b) == 0
 }
 
 func TestBasicCommands(t *testing.T) {
@@ -232,7 +251,10 @@ func TestInstancesShareNothing(t *testing.T) {
 // TestGracefulShutdown checks that Shutdown stops accepting and lets the
 // commands already sent finish with their replies.
 func TestGracefulShutdown(t *testing.T) {
-	s := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +288,10 @@ func TestGracefulShutdown(t *testing.T) {
 // runs: every command that started gets its reply, and the replies are a
 // prefix of the expected sequence (nothing shifted or lost mid-reply).
 func TestShutdownFinishesPipeline(t *testing.T) {
-	s := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +454,10 @@ func TestKillClientThatDoesNotRead(t *testing.T) {
 // TestShutdownWithClientThatDoesNotRead checks that Shutdown ends within
 // its deadline even while the server is blocked writing to a client.
 func TestShutdownWithClientThatDoesNotRead(t *testing.T) {
-	s := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	s, err := New(Options{Listen: []string{"127.0.0.1:0"}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
