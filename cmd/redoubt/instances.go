@@ -55,6 +55,7 @@ func (sh *shared) security(inst config.Instance) (server.Security, error) {
 	sec := server.Security{
 		Public:      inst.Public,
 		StrictRESP:  inst.StrictRESP,
+		NoGuard:     inst.NoGuard,
 		Allowlist:   inst.Allowlist,
 		Bans:        inst.Bans,
 		MaxClients:  inst.MaxClients,

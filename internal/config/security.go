@@ -47,6 +47,7 @@ func securityKeys() [][2]string {
 	return [][2]string{
 		{"instances[].public", "true to allow a public (non-private) listen address; needs TLS and a password (default false)"},
 		{"instances[].strict_resp", "refuse inline commands from peers that are not loopback or a unix socket (default true)"},
+		{"instances[].cross_protocol_guard", "close connections that send HTTP (default true; false only to measure its cost)"},
 		{"instances[].allowlist", "named groups of addresses and CIDR ranges admitted (default: default: [127.0.0.1, ::1])"},
 		{"instances[].bans.attempts", "cross-protocol attempts from one address before a ban (default 3)"},
 		{"instances[].bans.window", "window in which they count (default 10m)"},
@@ -80,6 +81,8 @@ func (p *parser) securityKey(inst *Instance, k, v *yaml.Node) bool {
 		inst.Public = p.boolean(v)
 	case "strict_resp":
 		inst.StrictRESP = p.boolean(v)
+	case "cross_protocol_guard":
+		inst.NoGuard = !p.boolean(v)
 	case "allowlist":
 		p.allowlist(inst, v)
 	case "bans":

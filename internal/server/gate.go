@@ -76,7 +76,9 @@ func (c *conn) releaseAddr() {
 // line are checked too, line by line until a RESP frame starts, so an
 // HTTP request is caught before any line of it runs.
 func (c *conn) checkInline(line, pending []byte) error {
-	if kind, ok := guard.DetectLine(line); ok {
+	if c.pol.sec.NoGuard {
+		pending = nil
+	} else if kind, ok := guard.DetectLine(line); ok {
 		c.crossProtocol(kind.String())
 		return errCrossProtocol
 	}

@@ -319,3 +319,21 @@ func TestConnectionLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestGuardSwitch: with cross_protocol_guard off (for measuring its cost)
+// the PUT attack gets through as it does on redis-server, which shows the
+// guard is what stops it.
+func TestGuardSwitch(t *testing.T) {
+	opts, rec := secureOpts(func(sec *Security) { sec.NoGuard = true })
+	s := startServer(t, opts)
+	c := dial(t, s.Addrs()[0])
+	c.send(putAttack)
+	_ = c.closed()
+	c2 := dial(t, s.Addrs()[0])
+	if got := c2.do("GET", "csrf"); got != "$5\r\npwned\r\n" {
+		t.Fatalf("guard off: GET = %q, want the attack's value", got)
+	}
+	if n := rec.Count(monitor.CrossProtocol); n != 0 {
+		t.Fatalf("guard off recorded %d events", n)
+	}
+}

@@ -28,6 +28,7 @@ const (
 type Security struct {
 	Public      bool             // the instance declares a public endpoint
 	StrictRESP  bool             // refuse inline commands from non-local peers
+	NoGuard     bool             // turn the cross-protocol guard off (benchmarks only)
 	Allowlist   *guard.Allowlist // admitted networks; nil: loopback only
 	Bans        guard.BanOptions // cross-protocol attempts before a ban
 	MaxClients  int              // connections at once; 0: DefaultMaxClients
