@@ -101,6 +101,24 @@ func (c *conn) setAccount(a *account) {
 	c.user.Store(&name)
 }
 
+// resetAuth puts the connection back to the account a new connection gets
+// (RESET, as Redis's clientSetDefaultAuth): the password-less default
+// account if there is one, else unauthenticated with the pre-auth limits
+// (but no new authentication deadline: the connection proved itself once).
+func (c *conn) resetAuth() {
+	c.stepUpUntil = time.Time{}
+	if p := c.s.pol.Load(); p != c.pol {
+		c.pol = p
+	}
+	if c.pol.deflt != nil {
+		c.setAccount(c.pol.deflt)
+		return
+	}
+	c.acct = nil
+	c.user.Store(nil)
+	c.rd.SetLimits(resp.PreAuthLimits())
+}
+
 // userName is the account name for CLIENT LIST, from any goroutine;
 // "default" before authentication, as Redis shows it.
 func (c *conn) userName() string {

@@ -138,6 +138,7 @@ func cmdReset(c *conn, args [][]byte) {
 	c.mu.Lock()
 	c.name = ""
 	c.mu.Unlock()
+	c.resetAuth()
 	c.w.WriteSimple("RESET")
 }
 

@@ -402,3 +402,47 @@ func TestLockout(t *testing.T) {
 		t.Fatalf("after the lock: %q", got)
 	}
 }
+
+// TestResetAuth: RESET goes back to the account a new connection gets.
+func TestResetAuth(t *testing.T) {
+	s, _ := withAccounts(t, nil)
+	c := dial(t, s.Addrs()[0])
+	c.do("AUTH", "app", appPassword)
+	if got := c.do("RESET"); got != "+RESET\r\n" {
+		t.Fatal(got)
+	}
+	if got := c.do("GET", "k"); got != "-NOAUTH Authentication required.\r\n" {
+		t.Fatalf("after RESET: %q", got)
+	}
+	// With a password-less default account, RESET lands there.
+	opts, _ := secureOpts(nil)
+	s2 := startServer(t, opts)
+	c2 := dial(t, s2.Addrs()[0])
+	c2.do("RESET")
+	if got := c2.do("ACL", "WHOAMI"); got != "$7\r\ndefault\r\n" {
+		t.Fatalf("WHOAMI after RESET: %q", got)
+	}
+}
+
+// TestUnlockEventWithoutRetry: the end of a lock is recorded even when the
+// address never tries again.
+func TestUnlockEventWithoutRetry(t *testing.T) {
+	clock := newFakeClock(2_000_000)
+	s, rec := withAccounts(t, func(sec *Security, _ *command.Table) {
+		sec.Lockout = auth.DefaultLockoutOptions()
+		sec.Lockout.DelayAfter = 100 // no throttling delays in this test
+		sec.Lockout.LockAfter = 3
+	}, clock.Now)
+	c := dial(t, s.Addrs()[0])
+	for i := 0; i < 3; i++ {
+		c.do("AUTH", "app", "guess")
+	}
+	if rec.Count(monitor.AuthLocked) != 1 {
+		t.Fatal("no lock")
+	}
+	clock.Add(16 * time.Minute)
+	s.lockEvents(s.lockout.Sweep()) // what the janitor does every sweepInterval
+	if rec.Count(monitor.AuthUnlocked) != 1 {
+		t.Fatalf("%d unlock events", rec.Count(monitor.AuthUnlocked))
+	}
+}

@@ -248,7 +248,28 @@ func (s *Server) Start() error {
 		s.wg.Add(1)
 		go s.acceptLoop(o.l, o.tls)
 	}
+	s.wg.Add(1)
+	go s.janitor()
 	return nil
+}
+
+// sweepInterval is how often ended locks are looked for, so that their
+// unlock events are recorded even when no one tries again.
+const sweepInterval = 10 * time.Second
+
+// janitor records the locks that ended until the instance shuts down.
+func (s *Server) janitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.lockEvents(s.lockout.Sweep())
+		case <-s.quit:
+			return
+		}
+	}
 }
 
 func listen(addr string) (net.Listener, error) {
