@@ -304,10 +304,13 @@ func (rd *Reader) fill() error {
 			n := copy(rd.buf, rd.buf[rd.r:rd.w])
 			rd.r, rd.w = 0, n
 		}
-		// Grow only a full buffer, by at most doubling it, and never
-		// beyond what the element being parsed still needs: the buffer
-		// follows the bytes that arrived, not the lengths announced.
-		if cap(rd.buf)-rd.w < minRead {
+		// Grow only a buffer that is more than half full, by at most
+		// doubling it, and never beyond what the element being parsed
+		// still needs: the buffer follows the bytes that arrived, not the
+		// lengths announced. (A few bytes of a partial command in the
+		// first buffer must not double it: slowloris and flood
+		// connections would cost twice their share.)
+		if cap(rd.buf)-rd.w < minRead && rd.w > cap(rd.buf)/2 {
 			// A full buffer holds bytes that arrived, so doubling it
 			// follows the input; only a known bulk remainder caps the
 			// growth below that. Growing by less than doubling would

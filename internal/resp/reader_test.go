@@ -379,3 +379,22 @@ func TestCheckInline(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialCommandKeepsFirstBuffer: a few bytes of a command that is
+// not complete yet do not double the first buffer.
+func TestPartialCommandKeepsFirstBuffer(t *testing.T) {
+	pr, pw := io.Pipe()
+	rd := NewReader(pr, PreAuthLimits())
+	done := make(chan error, 1)
+	go func() { _, err := rd.ReadCommand(); done <- err }()
+	for _, chunk := range []string{"*2\r\n$4\r\nAUTH\r\n$16000\r\n", "abc", "def"} {
+		if _, err := pw.Write([]byte(chunk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw.Close()
+	<-done
+	if c := rd.BufferCap(); c != initialReadBuffer {
+		t.Fatalf("buffer grew to %d for a 30-byte partial command", c)
+	}
+}

@@ -135,7 +135,8 @@ func (c *conn) serve() {
 	for {
 		args, err := c.rd.ReadCommand()
 		if err != nil {
-			if c.acct == nil && !c.authDeadline.IsZero() && !c.s.now().Before(c.authDeadline) {
+			// The deadline is the socket's, on the real clock.
+			if c.acct == nil && !c.authDeadline.IsZero() && !time.Now().Before(c.authDeadline) {
 				c.s.event(monitor.AuthTimeout, c.raddr, "", "")
 			}
 			if err == errInlineRefused {
