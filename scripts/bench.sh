@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
 # make bench: redis-benchmark against a real redis-server and against
 # redoubt on the same machine, in one run, alternating, with ratios; then
-# the RSS of each after loading 1,000,000 keys with 16-byte values.
+# the RSS of each after loading 1,000,000 keys with 16-byte values; then the
+# cost of the perimeter and of accounts (redoubt against itself), the memory
+# of idle authenticated connections and the cost of AUTH, alone and under a
+# flood of wrong passwords (scripts/loadtool).
 #
-# Environment: ROUNDS (default 3; the median is reported), REQUESTS
-# (default 200000), CLIENTS (default 50), KEYS (default 1000000).
+# Environment: ROUNDS (default 3; the median is reported), RATIO_ROUNDS
+# (default 5, for the redoubt-against-itself ratios), REQUESTS (default
+# 200000), CLIENTS (default 50), KEYS (default 1000000), IDLE_N (default
+# 10000 idle connections), AUTH_SECS (default 5, each AUTH measurement),
+# P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
+# ratios; at 200000 they last ~0.2 s and the ratio is noise),
+# BENCH_ONLY (default all; a comma-separated list of redis, memory,
+# perimeter, accounts, idle, auth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
+RATIO_ROUNDS=${RATIO_ROUNDS:-5}
 REQUESTS=${REQUESTS:-200000}
+P16_REQUESTS=${P16_REQUESTS:-2000000}
 CLIENTS=${CLIENTS:-50}
 KEYS=${KEYS:-1000000}
+IDLE_N=${IDLE_N:-10000}
+AUTH_SECS=${AUTH_SECS:-5}
+BENCH_ONLY=${BENCH_ONLY:-all}
+PASS='Bench-Pass-2026!x'
 OUT=bench-results
 mkdir -p "$OUT"
 work=$(mktemp -d)
@@ -23,23 +38,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+want() { [ "$BENCH_ONLY" = all ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_ping() {
+wait_ping() { # port [user pass]
+	local auth=()
+	[ $# -ge 3 ] && auth=(--user "$2" --pass "$3" --no-auth-warning)
 	for _ in $(seq 1 200); do
-		[ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
+		[ "$(redis-cli -p "$1" "${auth[@]}" ping 2>/dev/null)" = PONG ] && return 0
 		sleep 0.05
 	done
 	echo "server on port $1 did not answer" >&2
 	return 1
 }
 
-start_redis() { # port
-	redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-		--dir "$work" --logfile "$work/redis-$1.log" --daemonize no &
+start_redis() { # port [redis-server options…]
+	local port=$1
+	shift
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$work" --logfile "$work/redis-$port.log" --daemonize no "$@" &
 	pids+=($!)
 	LAST_PID=$!
-	wait_ping "$1"
 }
 
 start_redoubt() { # port
@@ -51,18 +71,49 @@ start_redoubt() { # port
 	wait_ping "$1"
 }
 
+# start_redoubt_yaml NAME PORT NOFILE [FLAGS…]: runs bin/redoubt with the
+# instance settings read from standard input (indented for the instance
+# mapping), under an open-file limit of NOFILE; its log is $work/NAME.log.
+start_redoubt_yaml() {
+	local name=$1 port=$2 nofile=$3
+	shift 3
+	{
+		echo "instances:"
+		echo "  - name: $name"
+		echo "    listen: [\"127.0.0.1:$port\"]"
+		echo "    data: $work/data-$name-$port"
+		cat
+	} >"$work/$name.yaml"
+	(ulimit -n "$nofile" && exec bin/redoubt --config "$work/$name.yaml" --log-level warn "$@") \
+		2>"$work/$name.log" &
+	pids+=($!)
+	LAST_PID=$!
+}
+
+stop() { # pid
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-# rps PORT PIPELINE TEST -> requests per second
+# rps PORT PIPELINE TEST [USER PASS] -> requests per second ($RPS_N
+# requests, default $REQUESTS)
 rps() {
-	redis-benchmark -p "$1" -c "$CLIENTS" -n "$REQUESTS" -P "$2" -t "$3" --csv -q 2>/dev/null |
+	local auth=()
+	[ $# -ge 5 ] && auth=(--user "$4" -a "$5")
+	redis-benchmark -p "$1" "${auth[@]}" -c "$CLIENTS" -n "${RPS_N:-$REQUESTS}" -P "$2" -t "$3" --csv -q 2>/dev/null |
 		awk -F'","' 'NR==2 {gsub(/"/,"",$2); print $2}'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-rport=$(free_port); start_redis "$rport"; redis_pid=$LAST_PID
-dport=$(free_port); start_redoubt "$dport"; redoubt_pid=$LAST_PID
+# mstat FILE -> "median (min–max)" of the numbers in FILE, with printf format $2
+mstat() {
+	sort -n "$1" | awk -v f="${2:-%.0f}" '{a[NR]=$1} END {
+		printf f " (" f "–" f ")", a[int((NR+1)/2)], a[1], a[NR] }'
+}
+# kv KEY LINE -> the value of KEY=… in a loadtool result line
+kv() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 redis_ver=$(redis-server --version | awk '{print $3}' | sed 's/v=//')
@@ -71,43 +122,283 @@ redis_ver=$(redis-server --version | awk '{print $3}' | sed 's/v=//')
 	echo
 	echo "Machine: $machine. redis-server $redis_ver. $(go version | awk '{print $3}')."
 	echo "redis-benchmark -c $CLIENTS -n $REQUESTS, median of $ROUNDS alternating rounds."
-	echo
-	echo "| test | pipeline | redis-server ops/s | redoubt ops/s | redoubt/redis |"
-	echo "|---|---|---:|---:|---:|"
 } | tee "$OUT/latest.md"
 
-for p in 1 16; do
-	for t in set get; do
-		: >"$work/r" ; : >"$work/d"
-		for _ in $(seq 1 "$ROUNDS"); do
-			rps "$rport" "$p" "$t" >>"$work/r"
-			rps "$dport" "$p" "$t" >>"$work/d"
-		done
-		r=$(median <"$work/r"); d=$(median <"$work/d")
-		ratio=$(awk -v a="$d" -v b="$r" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "n/a" }')
-		echo "| $t | $p | $r | $d | $ratio |" | tee -a "$OUT/latest.md"
-	done
-done
+if want redis || want memory; then
+	rport=$(free_port); start_redis "$rport"; redis_pid=$LAST_PID; wait_ping "$rport"
+	dport=$(free_port); start_redoubt "$dport"; redoubt_pid=$LAST_PID
+fi
 
-# Memory: load the same keys into each and compare resident sizes.
-python3 - "$KEYS" >"$work/load.resp" <<'PY'
+if want redis; then
+	{
+		echo
+		echo "| test | pipeline | redis-server ops/s | redoubt ops/s | redoubt/redis |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	for p in 1 16; do
+		for t in set get; do
+			: >"$work/r" ; : >"$work/d"
+			for _ in $(seq 1 "$ROUNDS"); do
+				rps "$rport" "$p" "$t" >>"$work/r"
+				rps "$dport" "$p" "$t" >>"$work/d"
+			done
+			r=$(median <"$work/r"); d=$(median <"$work/d")
+			ratio=$(awk -v a="$d" -v b="$r" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "n/a" }')
+			echo "| $t | $p | $r | $d | $ratio |" | tee -a "$OUT/latest.md"
+		done
+	done
+fi
+
+if want memory; then
+	# Memory: load the same keys into each and compare resident sizes.
+	python3 - "$KEYS" >"$work/load.resp" <<'PY'
 import sys
 n = int(sys.argv[1]); out = sys.stdout.buffer; v = b'x' * 16
 for i in range(n):
     k = b'key:%012d' % i
     out.write(b'*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n' % (len(k), k, v))
 PY
-rss_r0=$(rss_kib "$redis_pid"); rss_d0=$(rss_kib "$redoubt_pid")
-redis-cli -p "$rport" --pipe <"$work/load.resp" >/dev/null
-redis-cli -p "$dport" --pipe <"$work/load.resp" >/dev/null
-nr=$(redis-cli -p "$rport" dbsize); nd=$(redis-cli -p "$dport" dbsize)
-rss_r=$(rss_kib "$redis_pid"); rss_d=$(rss_kib "$redoubt_pid")
-{
-	echo
-	echo "| memory | redis-server | redoubt | redoubt/redis |"
-	echo "|---|---:|---:|---:|"
-	echo "| RSS at start | $((rss_r0 / 1024)) MiB | $((rss_d0 / 1024)) MiB | |"
-	echo "| RSS with $nr / $nd keys (16-byte values) | $((rss_r / 1024)) MiB | $((rss_d / 1024)) MiB | $(awk -v a="$rss_d" -v b="$rss_r" 'BEGIN {printf "%.2f", a/b}') |"
-} | tee -a "$OUT/latest.md"
+	rss_r0=$(rss_kib "$redis_pid"); rss_d0=$(rss_kib "$redoubt_pid")
+	redis-cli -p "$rport" --pipe <"$work/load.resp" >/dev/null
+	redis-cli -p "$dport" --pipe <"$work/load.resp" >/dev/null
+	nr=$(redis-cli -p "$rport" dbsize); nd=$(redis-cli -p "$dport" dbsize)
+	rss_r=$(rss_kib "$redis_pid"); rss_d=$(rss_kib "$redoubt_pid")
+	rm -f "$work/load.resp"
+	{
+		echo
+		echo "| memory | redis-server | redoubt | redoubt/redis |"
+		echo "|---|---:|---:|---:|"
+		echo "| RSS at start | $((rss_r0 / 1024)) MiB | $((rss_d0 / 1024)) MiB | |"
+		echo "| RSS with $nr / $nd keys (16-byte values) | $((rss_r / 1024)) MiB | $((rss_d / 1024)) MiB | $(awk -v a="$rss_d" -v b="$rss_r" 'BEGIN {printf "%.2f", a/b}') |"
+	} | tee -a "$OUT/latest.md"
+fi
+
+if want redis || want memory; then
+	stop "$redoubt_pid"; stop "$redis_pid"
+fi
+
+# ---- Perimeter and identity: redoubt against itself ----
+
+# ratio_table PORT_X AUTH_X PORT_Y AUTH_Y: redis-benchmark SET and GET at
+# -P 1 and -P 16 against X and Y, RATIO_ROUNDS rounds each, the order
+# swapped every round (XY, YX, …); one table row per test with medians,
+# ranges and X/Y (the ratio of the medians, then the range of the
+# per-round ratios). AUTH_* is "" or "USER PASS".
+ratio_table() {
+	local px=$1 ax=$2 py=$3 ay=$4 p t i RPS_N
+	for p in 1 16; do
+		RPS_N=$REQUESTS
+		[ "$p" = 16 ] && RPS_N=$P16_REQUESTS
+		for t in set get; do
+			: >"$work/x"; : >"$work/y"; : >"$work/xy"
+			for i in $(seq 1 "$RATIO_ROUNDS"); do
+				if [ $((i % 2)) = 1 ]; then
+					x=$(rps "$px" "$p" "$t" $ax); y=$(rps "$py" "$p" "$t" $ay)
+				else
+					y=$(rps "$py" "$p" "$t" $ay); x=$(rps "$px" "$p" "$t" $ax)
+				fi
+				echo "$x" >>"$work/x"; echo "$y" >>"$work/y"
+				awk -v a="$x" -v b="$y" 'BEGIN {printf "%.4f\n", a/b}' >>"$work/xy"
+			done
+			mx=$(median <"$work/x"); my=$(median <"$work/y")
+			echo "| $t | $p | $(mstat "$work/x") | $(mstat "$work/y") | $(awk -v a="$mx" -v b="$my" 'BEGIN {printf "%.2f", a/b}') ($(sort -n "$work/xy" | awk '{a[NR]=$1} END {printf "%.2f–%.2f", a[1], a[NR]}')) |" |
+				tee -a "$OUT/latest.md"
+		done
+	done
+}
+
+if want perimeter; then
+	aport=$(free_port)
+	start_redoubt_yaml perim-a "$aport" 4096 <<-'Y'
+	    allowlist: {local: [127.0.0.0/8, "::1"]}
+	    cross_protocol_guard: true
+	    strict_resp: true
+	Y
+	a_pid=$LAST_PID; wait_ping "$aport"
+	bport=$(free_port)
+	start_redoubt_yaml perim-b "$bport" 4096 <<-'Y'
+	    allowlist: {all: [0.0.0.0/0]}
+	    cross_protocol_guard: false
+	    strict_resp: false
+	Y
+	b_pid=$LAST_PID; wait_ping "$bport"
+	{
+		echo
+		echo "Perimeter cost: A = allowlist [127.0.0.0/8, ::1], cross_protocol_guard and strict_resp on (the defaults);"
+		echo "B = allowlist 0.0.0.0/0, both off. Same build; redis-benchmark -c $CLIENTS, -n $REQUESTS at -P 1 and $P16_REQUESTS at -P 16;"
+		echo "$RATIO_ROUNDS rounds in alternating order (AB, BA, …), median (range). Target A/B ≥ 0.97."
+		echo
+		echo "| test | pipeline | A ops/s | B ops/s | A/B (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	ratio_table "$aport" "" "$bport" ""
+	stop "$a_pid"; stop "$b_pid"
+fi
+
+# One account with 20 rules, among them key patterns that match
+# redis-benchmark's key:__rand_int__ (the last one tried).
+bench_rules='+@all -@dangerous -@admin -flushall -flushdb -keys -debug -config -shutdown ~session:* ~user:* %R~cache:* %W~log:* %R~ro:* %W~wo:* ~queue:* ~counter:* ~mylist* ~myset* ~key:*'
+hash=""
+if want accounts || want idle || want auth; then
+	hash=$(printf '%s' "$PASS" | bin/redoubt passwd --stdin)
+	go build -o "$work/loadtool" ./scripts/loadtool
+fi
+
+if want accounts; then
+	cport=$(free_port)
+	start_redoubt_yaml acct-c "$cport" 4096 <<-Y
+	    accounts:
+	      - name: bench
+	        password_hash: "$hash"
+	        rules: "$bench_rules"
+	Y
+	c_pid=$LAST_PID; wait_ping "$cport" bench "$PASS"
+	dport=$(free_port)
+	start_redoubt_yaml acct-d "$dport" 4096 </dev/null
+	d_pid=$LAST_PID; wait_ping "$dport"
+	{
+		echo
+		echo "Account cost: C = one account \"bench\" (no default account, so every client AUTHs) with $(wc -w <<<"$bench_rules") rules:"
+		echo "\`$bench_rules\`; D = no accounts (the nopass default user)."
+		echo "redis-benchmark --user bench -a … against C; -n as above. $RATIO_ROUNDS rounds in alternating order, median (range). Target C/D ≥ 0.95."
+		echo
+		echo "| test | pipeline | C ops/s | D ops/s | C/D (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	ratio_table "$cport" "bench $PASS" "$dport" ""
+	stop "$c_pid"; stop "$d_pid"
+fi
+
+nofile=$((IDLE_N + 1024))
+# start_auth_redoubt PORT: the instance of the idle and AUTH measurements —
+# every 127/8 address allowed, room for IDLE_N connections from one address,
+# an account "bench" to log in with and an account "victim" that never does.
+# start_auth_redoubt PORT [FLAGS…]
+start_auth_redoubt() {
+	start_redoubt_yaml auth "$1" "$nofile" "${@:2}" <<-Y
+	    allowlist: {local: [127.0.0.0/8]}
+	    maxclients: $((IDLE_N + 100))
+	    max_per_address: 0
+	    accounts:
+	      - name: bench
+	        password_hash: "$hash"
+	        rules: "+@all ~*"
+	      - name: victim
+	        password_hash: "$hash"
+	        rules: "+@all ~*"
+	Y
+	wait_ping "$1" bench "$PASS"
+}
+start_auth_redis() { # port
+	(ulimit -n "$nofile" && exec redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$work" --logfile "$work/redis-$1.log" --daemonize no \
+		--requirepass "$PASS" --maxclients $((IDLE_N + 100))) &
+	pids+=($!)
+	LAST_PID=$!
+	wait_ping "$1" default "$PASS"
+}
+
+if want idle; then
+	: >"$work/idle-r"; : >"$work/idle-d"; : >"$work/idle-r-rss"; : >"$work/idle-d-rss"
+	for i in $(seq 1 "$ROUNDS"); do
+		for s in $([ $((i % 2)) = 1 ] && echo "r d" || echo "d r"); do
+			port=$(free_port)
+			if [ "$s" = r ]; then start_auth_redis "$port"; user=default; else start_auth_redoubt "$port"; user=bench; fi
+			pid=$LAST_PID
+			line=$("$work/loadtool" idle -addr "127.0.0.1:$port" -n "$IDLE_N" -user "$user" -pass "$PASS" -pid "$pid" 2>/dev/null)
+			kv kib_per_conn "$line" >>"$work/idle-$s"
+			echo "$(kv rss_before_kib "$line") $(kv rss_after_kib "$line")" >>"$work/idle-$s-rss"
+			stop "$pid"
+		done
+	done
+	rss_range() { awk '{b=$1/1024; a=$2/1024; printf "%s%.0f → %.0f", (NR>1 ? ", " : ""), b, a}' "$1"; }
+	{
+		echo
+		echo "Idle connections: $IDLE_N connections opened and AUTHed (redoubt: account bench; redis-server: requirepass),"
+		echo "then RSS read 2 s after the last AUTH; a fresh server each round, $ROUNDS rounds alternating. Target ≤ 16 KiB each."
+		echo
+		echo "| server | KiB per connection | RSS before → after, MiB, each round |"
+		echo "|---|---:|---|"
+		echo "| redis-server | $(mstat "$work/idle-r" %.2f) | $(rss_range "$work/idle-r-rss") |"
+		echo "| redoubt | $(mstat "$work/idle-d" %.2f) | $(rss_range "$work/idle-d-rss") |"
+	} | tee -a "$OUT/latest.md"
+fi
+
+if want auth; then
+	# (a) AUTH with the right password, the account having logged in once.
+	for f in r-fps r-fus r-cps r-cus d-fps d-fus d-cps d-cus; do : >"$work/auth-$f"; done
+	for i in $(seq 1 "$ROUNDS"); do
+		for s in $([ $((i % 2)) = 1 ] && echo "r d" || echo "d r"); do
+			port=$(free_port)
+			if [ "$s" = r ]; then start_auth_redis "$port"; user=default; else start_auth_redoubt "$port"; user=bench; fi
+			pid=$LAST_PID
+			line=$("$work/loadtool" auth -phase a -duration "${AUTH_SECS}s" -addr "127.0.0.1:$port" \
+				-user "$user" -pass "$PASS" -pid "$pid" 2>/dev/null)
+			kv auth_fresh_per_s "$line" >>"$work/auth-$s-fps"
+			kv auth_fresh_cpu_us "$line" >>"$work/auth-$s-fus"
+			kv auth_conn_per_s "$line" >>"$work/auth-$s-cps"
+			kv auth_conn_cpu_us "$line" >>"$work/auth-$s-cus"
+			stop "$pid"
+		done
+	done
+	{
+		echo
+		echo "AUTH with the right password after the account's first login (redoubt's fast verifier), 8 loops for ${AUTH_SECS} s;"
+		echo "server CPU from /proc/PID/stat (utime+stime). $ROUNDS rounds alternating, median (range). Target ≤ 50 µs CPU per AUTH."
+		echo
+		echo "| AUTH | redis-server | redoubt |"
+		echo "|---|---:|---:|"
+		echo "| connect + AUTH + close, per second | $(mstat "$work/auth-r-fps") | $(mstat "$work/auth-d-fps") |"
+		echo "| … server CPU µs each | $(mstat "$work/auth-r-fus" %.1f) | $(mstat "$work/auth-d-fus" %.1f) |"
+		echo "| AUTH on open connections, per second | $(mstat "$work/auth-r-cps") | $(mstat "$work/auth-d-cps") |"
+		echo "| … server CPU µs each | $(mstat "$work/auth-r-cus" %.1f) | $(mstat "$work/auth-d-cus" %.1f) |"
+	} | tee -a "$OUT/latest.md"
+
+	# (b) GET throughput of $CLIENTS authenticated clients without and then
+	# during a flood of wrong-password AUTHs from 127.0.0.2…127.0.0.250.
+	{
+		echo
+		echo "GET throughput of $CLIENTS authenticated clients (loadtool, -P 1) for ${AUTH_SECS} s without, then ${AUTH_SECS} s during, a flood of"
+		echo "wrong-password AUTHs from 500 connections spread over 127.0.0.2…127.0.0.250; a fresh server each round,"
+		echo "$ROUNDS rounds, median (range). Replies counted from the server's log (a lock's WRONGPASS looks the same on the wire)."
+		echo
+		echo "| flood | GET/s without | GET/s during | during/without | GET/s while argon2id runs¹ | wrong AUTH/s sent | checked (argon2id) | refused by lock | busy |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	for v in "victim|0|account never logged in, unpaced|" \
+		"victim|1000|account never logged in, 1000/s|" \
+		"nosuch|200|unknown account name, 200/s|" \
+		"nosuch|200|unknown account name, 200/s, redoubt --threads 2|--threads 2"; do
+		IFS='|' read -r fuser frate label flags <<<"$v"
+		for f in base flood ratio pre rate chk lck busy; do : >"$work/fl-$f"; done
+		for _ in $(seq 1 "$ROUNDS"); do
+			port=$(free_port)
+			# shellcheck disable=SC2086 # flags is empty or one flag and its value
+			start_auth_redoubt "$port" $flags; pid=$LAST_PID
+			line=$("$work/loadtool" auth -phase b -duration "${AUTH_SECS}s" -addr "127.0.0.1:$port" \
+				-user bench -pass "$PASS" -pid "$pid" -clients "$CLIENTS" -flood-user "$fuser" \
+				-flood-rate "$frate" -flood-conns 500 -log "$work/auth.log" 2>>"$work/flood-detail.txt")
+			echo "$label: $line" >>"$work/flood-detail.txt"
+			kv get_base_per_s "$line" >>"$work/fl-base"
+			kv get_flood_per_s "$line" >>"$work/fl-flood"
+			kv get_ratio "$line" >>"$work/fl-ratio"
+			p=$(kv get_prelock_per_s "$line"); [ "$p" != n/a ] && echo "$p" >>"$work/fl-pre"
+			kv flood_per_s "$line" >>"$work/fl-rate"
+			kv srv_failed "$line" >>"$work/fl-chk"
+			kv srv_locked "$line" >>"$work/fl-lck"
+			kv flood_busy "$line" >>"$work/fl-busy"
+			stop "$pid"
+		done
+		pre="n/a"; [ -s "$work/fl-pre" ] && pre=$(mstat "$work/fl-pre")
+		echo "| $label | $(mstat "$work/fl-base") | $(mstat "$work/fl-flood") | $(mstat "$work/fl-ratio" %.2f) | $pre | $(mstat "$work/fl-rate") | $(mstat "$work/fl-chk") | $(mstat "$work/fl-lck") | $(mstat "$work/fl-busy") |" |
+			tee -a "$OUT/latest.md"
+	done
+	{
+		echo
+		echo "¹ The whole seconds before the first WRONGPASS answered in under 10 ms (the account lock; from then on"
+		echo "no password is checked for it); the whole window when there is no lock. Per-round detail: $OUT/flood-detail.txt."
+	} | tee -a "$OUT/latest.md"
+	cp "$work/flood-detail.txt" "$OUT/flood-detail.txt"
+fi
 echo
 echo "written to $OUT/latest.md"
