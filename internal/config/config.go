@@ -45,7 +45,7 @@ type Instance struct {
 	// The front door (see security.go).
 	Public      bool
 	StrictRESP  bool
-	NoGuard     bool // cross_protocol_guard: false
+	NoGuard     bool             // cross_protocol_guard: false
 	Allowlist   *guard.Allowlist // nil: loopback only
 	Bans        guard.BanOptions
 	MaxClients  int
