@@ -13,7 +13,7 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory,
-# perimeter, accounts, idle, auth).
+# perimeter, control, accounts, idle, auth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -235,6 +235,26 @@ if want perimeter; then
 	stop "$a_pid"; stop "$b_pid"
 fi
 
+if want control; then
+	# The noise floor of the two tables above and below: two identical
+	# instances (A's settings) measured the same way.
+	aport=$(free_port)
+	start_redoubt_yaml ctl-a "$aport" 4096 </dev/null
+	a_pid=$LAST_PID; wait_ping "$aport"
+	bport=$(free_port)
+	start_redoubt_yaml ctl-a2 "$bport" 4096 </dev/null
+	b_pid=$LAST_PID; wait_ping "$bport"
+	{
+		echo
+		echo "Control: A against an identical A′ (the defaults), measured the same way: the noise floor of these ratios."
+		echo
+		echo "| test | pipeline | A ops/s | A′ ops/s | A/A′ (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	ratio_table "$aport" "" "$bport" ""
+	stop "$a_pid"; stop "$b_pid"
+fi
+
 # One account with 20 rules, among them key patterns that match
 # redis-benchmark's key:__rand_int__ (the last one tried).
 bench_rules='+@all -@dangerous -@admin -flushall -flushdb -keys -debug -config -shutdown ~session:* ~user:* %R~cache:* %W~log:* %R~ro:* %W~wo:* ~queue:* ~counter:* ~mylist* ~myset* ~key:*'
@@ -377,7 +397,7 @@ if want auth; then
 			start_auth_redoubt "$port" $flags; pid=$LAST_PID
 			line=$("$work/loadtool" auth -phase b -duration "${AUTH_SECS}s" -addr "127.0.0.1:$port" \
 				-user bench -pass "$PASS" -pid "$pid" -clients "$CLIENTS" -flood-user "$fuser" \
-				-flood-rate "$frate" -flood-conns 500 -log "$work/auth.log" 2>>"$work/flood-detail.txt")
+				-flood-rate "$frate" -flood-conns 500 -wrong 1000000 -log "$work/auth.log" 2>>"$work/flood-detail.txt")
 			echo "$label: $line" >>"$work/flood-detail.txt"
 			kv get_base_per_s "$line" >>"$work/fl-base"
 			kv get_flood_per_s "$line" >>"$work/fl-flood"

@@ -186,7 +186,8 @@ func authLoop(o authOpts, fresh bool) (int64, time.Duration, error) {
 // floodCounts sorts the flood's replies.
 type floodCounts struct {
 	sent, checked, locked, busy, other, closed atomic.Int64
-	firstLock                                  atomic.Int64 // ns after the flood started; 0: none
+	firstLock                                  atomic.Int64  // ns after the flood started; 0: none
+	elapsed                                    time.Duration // set when the flood has ended
 }
 
 // authFlood runs phase b: GET throughput of o.clients authenticated
@@ -262,7 +263,7 @@ func authFlood(o authOpts) ([]string, error) {
 	return []string{server, fmt.Sprintf("get_base_per_s=%.0f get_flood_per_s=%.0f get_ratio=%.2f get_flood_min_sec=%.0f get_prelock_per_s=%s cpu_base_pct=%.0f cpu_flood_pct=%.0f flood_sent=%d wire_slow=%d wire_fast=%d flood_busy=%d flood_other=%d flood_closed=%d flood_per_s=%.0f wire_first_fast_s=%s",
 		base, flooded, ratio, minSec, preLock, baseCPU, floodCPU,
 		fc.sent.Load(), fc.checked.Load(), fc.locked.Load(), fc.busy.Load(), fc.other.Load(), fc.closed.Load(),
-		float64(fc.sent.Load())/o.dur.Seconds(), lockAt)}, nil
+		float64(fc.sent.Load())/min(fc.elapsed, o.dur).Seconds(), lockAt)}, nil
 }
 
 // getLoad runs GET on every getter for o.dur (less if side returns
@@ -425,6 +426,7 @@ func flood(o authOpts, srcs []netip.Addr, fc *floodCounts, stop <-chan struct{},
 		})
 	}
 	wg.Wait()
+	fc.elapsed = time.Since(start)
 }
 
 // pace puts rate tokens a second into tokens until stop or end; tokens
