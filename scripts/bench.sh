@@ -13,7 +13,7 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory,
-# perimeter, control, accounts, idle, auth).
+# perimeter, control, accounts, idle, auth), BENCH_OUT (default bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +27,7 @@ IDLE_N=${IDLE_N:-10000}
 AUTH_SECS=${AUTH_SECS:-5}
 BENCH_ONLY=${BENCH_ONLY:-all}
 PASS='Bench-Pass-2026!x'
-OUT=bench-results
+OUT=${BENCH_OUT:-bench-results}
 mkdir -p "$OUT"
 work=$(mktemp -d)
 pids=()
