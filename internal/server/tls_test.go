@@ -2,14 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -24,103 +18,13 @@ import (
 	"redoubt/internal/tlsconf"
 )
 
-// tlsTestCA is a certificate authority made for one test (the generator of
-// internal/tlsconf/certs_test.go, which another package cannot import).
-type tlsTestCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func tlsTestKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func newTLSTestCA(t *testing.T) *tlsTestCA {
-	t.Helper()
-	key := tlsTestKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1000),
-		Subject:               pkix.Name{CommonName: "Redoubt Server Test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(48 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tlsTestCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue signs a server certificate for 127.0.0.1 and localhost, or a
-// client certificate, and returns it and its PKCS #8 key as PEM.
-func (ca *tlsTestCA) issue(t *testing.T, cn string, serial int64, client bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key := tlsTestKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		tmpl.DNSNames, tmpl.IPAddresses = nil, nil
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
-}
-
-// writeFileAtomic replaces path as a deployment tool does: a temporary
-// file in the same directory, then a rename.
-func writeFileAtomic(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // tlsInstance is an instance with a plain and a TLS listener on loopback,
 // the nopass default user, and certificate files in a directory of its own.
 type tlsInstance struct {
 	s              *Server
 	rec            *monitor.Recorder
 	plain, tlsAddr string
-	ca             *tlsTestCA
+	ca             *testutil.CA
 	dir            string
 	certFile       string
 	keyFile        string
@@ -134,7 +38,7 @@ func startTLSInstance(t *testing.T, clientAuth string) *tlsInstance {
 	t.Helper()
 	dir := t.TempDir()
 	in := &tlsInstance{
-		ca:         newTLSTestCA(t),
+		ca:         testutil.NewCA(t, "Redoubt Server Test CA"),
 		dir:        dir,
 		certFile:   filepath.Join(dir, "server.pem"),
 		keyFile:    filepath.Join(dir, "server.key"),
@@ -143,13 +47,13 @@ func startTLSInstance(t *testing.T, clientAuth string) *tlsInstance {
 		clientKey:  filepath.Join(dir, "client.key"),
 		clock:      newFakeClock(time.Now().Unix()),
 	}
-	cert, key := in.ca.issue(t, "server", 1, false)
-	writeFileAtomic(t, in.certFile, cert)
-	writeFileAtomic(t, in.keyFile, key)
-	writeFileAtomic(t, in.caFile, in.ca.pem)
-	cert, key = in.ca.issue(t, "client", 100, true)
-	writeFileAtomic(t, in.clientCert, cert)
-	writeFileAtomic(t, in.clientKey, key)
+	cert, key := in.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 1, Client: false})
+	testutil.WriteFileAtomic(t, in.certFile, cert)
+	testutil.WriteFileAtomic(t, in.keyFile, key)
+	testutil.WriteFileAtomic(t, in.caFile, in.ca.PEM)
+	cert, key = in.ca.Issue(t, testutil.CertSpec{CN: "client", Serial: 100, Client: true})
+	testutil.WriteFileAtomic(t, in.clientCert, cert)
+	testutil.WriteFileAtomic(t, in.clientKey, key)
 
 	o := tlsconf.Options{CertFile: in.certFile, KeyFile: in.keyFile, ClientAuth: clientAuth}
 	if clientAuth != tlsconf.ClientAuthNone {
@@ -175,7 +79,7 @@ func startTLSInstance(t *testing.T, clientAuth string) *tlsInstance {
 func (in *tlsInstance) clientConfig(t *testing.T, withCert bool) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(in.ca.pem)
+	pool.AppendCertsFromPEM(in.ca.PEM)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	if withCert {
 		c, err := tls.LoadX509KeyPair(in.clientCert, in.clientKey)
@@ -385,9 +289,9 @@ func TestTLSRotation(t *testing.T) {
 	if got := old.do("SET", "k", "v"); got != "+OK\r\n" {
 		t.Fatalf("SET = %q", got)
 	}
-	cert, key := in.ca.issue(t, "server", 2, false)
-	writeFileAtomic(t, in.certFile, cert)
-	writeFileAtomic(t, in.keyFile, key)
+	cert, key := in.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2, Client: false})
+	testutil.WriteFileAtomic(t, in.certFile, cert)
+	testutil.WriteFileAtomic(t, in.keyFile, key)
 	steps := []struct {
 		name    string
 		advance time.Duration

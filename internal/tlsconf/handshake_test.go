@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"redoubt/internal/testutil"
 )
 
 func TestHandshakeVersions(t *testing.T) {
@@ -119,12 +121,12 @@ func suiteByID(id uint16) *tls.CipherSuite {
 
 func TestClientAuth(t *testing.T) {
 	f := newFixture(t)
-	other := newCA(t, "Other CA")
-	goodCert, goodKey := f.ca.issue(t, certSpec{cn: "client1", serial: 10, client: true})
-	otherCert, otherKey := other.issue(t, certSpec{cn: "intruder", serial: 11, client: true})
-	expCert, expKey := f.ca.issue(t, certSpec{cn: "old", serial: 12, client: true,
-		notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-time.Hour)})
-	serverOnly, serverOnlyKey := f.ca.issue(t, certSpec{cn: "not-a-client", serial: 13})
+	other := testutil.NewCA(t, "Other CA")
+	goodCert, goodKey := f.ca.Issue(t, testutil.CertSpec{CN: "client1", Serial: 10, Client: true})
+	otherCert, otherKey := other.Issue(t, testutil.CertSpec{CN: "intruder", Serial: 11, Client: true})
+	expCert, expKey := f.ca.Issue(t, testutil.CertSpec{CN: "old", Serial: 12, Client: true,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	serverOnly, serverOnlyKey := f.ca.Issue(t, testutil.CertSpec{CN: "not-a-client", Serial: 13})
 	servers := map[string]string{}
 	for _, mode := range []string{"none", "optional", "require"} {
 		servers[mode] = startServer(t, f.newConfig(t, f.options(mode)))

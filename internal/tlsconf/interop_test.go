@@ -18,11 +18,11 @@ func TestRedisCLI(t *testing.T) {
 		t.Fatalf("redis-cli lacks TLS support: %v\n%s", err, out)
 	}
 	f := newFixture(t)
-	clientCert, clientKey := f.ca.issue(t, certSpec{cn: "client1", serial: 10, client: true})
+	clientCert, clientKey := f.ca.Issue(t, testutil.CertSpec{CN: "client1", Serial: 10, Client: true})
 	certFile := f.writeFile(t, "client.pem", clientCert)
 	keyFile := f.writeFile(t, "client.key", clientKey)
-	other := newCA(t, "Other CA")
-	alienCert, alienKey := other.issue(t, certSpec{cn: "intruder", serial: 11, client: true})
+	other := testutil.NewCA(t, "Other CA")
+	alienCert, alienKey := other.Issue(t, testutil.CertSpec{CN: "intruder", Serial: 11, Client: true})
 	alienFile := f.writeFile(t, "alien.pem", alienCert)
 	alienKeyFile := f.writeFile(t, "alien.key", alienKey)
 

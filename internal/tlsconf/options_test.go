@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"redoubt/internal/testutil"
 )
 
 func TestValidate(t *testing.T) {
@@ -20,8 +22,8 @@ func TestValidate(t *testing.T) {
 		text string  // a part of the message
 	}{
 		{"minimal", ok, nil, ""},
-		{"mtls require", with(func(o *Options) { o.ClientAuth, o.CAFile = "require", "ca.pem" }), nil, ""},
-		{"mtls optional", with(func(o *Options) { o.ClientAuth, o.CAFile = "optional", "ca.pem" }), nil, ""},
+		{"mtls require", with(func(o *Options) { o.ClientAuth, o.CAFile = "require", "ca.PEM" }), nil, ""},
+		{"mtls optional", with(func(o *Options) { o.ClientAuth, o.CAFile = "optional", "ca.PEM" }), nil, ""},
 		{"explicit none", with(func(o *Options) { o.ClientAuth = "none" }), nil, ""},
 		{"tls 1.3", with(func(o *Options) { o.MinVersion = "1.3" }), nil, ""},
 		{"TLSv1.2 spelling", with(func(o *Options) { o.MinVersion = "TLSv1.2" }), nil, ""},
@@ -33,7 +35,7 @@ func TestValidate(t *testing.T) {
 		{"client auth is case sensitive", with(func(o *Options) { o.ClientAuth = "Require" }), []error{ErrUnknownClientAuth}, "Require"},
 		{"require without ca", with(func(o *Options) { o.ClientAuth = "require" }), []error{ErrCARequired}, "when client auth is require"},
 		{"optional without ca", with(func(o *Options) { o.ClientAuth = "optional" }), []error{ErrCARequired}, "when client auth is optional"},
-		{"ca without client auth", with(func(o *Options) { o.CAFile = "ca.pem" }), []error{ErrCAUnused}, "client auth is none"},
+		{"ca without client auth", with(func(o *Options) { o.CAFile = "ca.PEM" }), []error{ErrCAUnused}, "client auth is none"},
 		{"tls 1.1", with(func(o *Options) { o.MinVersion = "1.1" }), []error{ErrVersionTooLow}, "below 1.2"},
 		{"tls 1.0", with(func(o *Options) { o.MinVersion = "1.0" }), []error{ErrVersionTooLow}, "below 1.2"},
 		{"TLSv1", with(func(o *Options) { o.MinVersion = "TLSv1" }), []error{ErrVersionTooLow}, "below 1.2"},
@@ -71,9 +73,9 @@ func TestValidate(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	f := newFixture(t)
-	_, otherKey := f.ca.issue(t, certSpec{cn: "other", serial: 2})
-	expCert, expKey := f.ca.issue(t, certSpec{cn: "old", serial: 3,
-		notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-time.Hour)})
+	_, otherKey := f.ca.Issue(t, testutil.CertSpec{CN: "other", Serial: 2})
+	expCert, expKey := f.ca.Issue(t, testutil.CertSpec{CN: "old", Serial: 3,
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
 	garbage := f.writeFile(t, "garbage.pem", []byte("-----BEGIN CERTIFICATE-----\nnot base64!\n"))
 	empty := f.writeFile(t, "empty.pem", nil)
 	otherKeyFile := f.writeFile(t, "other.key", otherKey)

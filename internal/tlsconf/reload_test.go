@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"redoubt/internal/testutil"
 )
 
 // noKeyMaterial fails the test when the log shows any line of a key.
@@ -40,9 +42,9 @@ func TestRotation(t *testing.T) {
 		t.Fatalf("serial = %d, want 1", got)
 	}
 
-	cert, key := f.ca.issue(t, certSpec{cn: "server", serial: 2})
-	writeAtomic(t, f.certFile, cert)
-	writeAtomic(t, f.keyFile, key)
+	cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2})
+	testutil.WriteFileAtomic(t, f.certFile, cert)
+	testutil.WriteFileAtomic(t, f.keyFile, key)
 
 	steps := []struct {
 		name    string
@@ -88,22 +90,22 @@ func TestRotationBroken(t *testing.T) {
 		breakFiles func(t *testing.T, f *fixture) (keys [][]byte)
 	}{
 		{"garbage cert", "", func(t *testing.T, f *fixture) [][]byte {
-			writeAtomic(t, f.certFile, []byte("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n"))
+			testutil.WriteFileAtomic(t, f.certFile, []byte("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n"))
 			return nil
 		}},
 		{"half-written cert", "", func(t *testing.T, f *fixture) [][]byte {
-			cert, _ := f.ca.issue(t, certSpec{cn: "server", serial: 2})
-			writeAtomic(t, f.certFile, cert[:len(cert)/2])
+			cert, _ := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2})
+			testutil.WriteFileAtomic(t, f.certFile, cert[:len(cert)/2])
 			return nil
 		}},
 		{"new cert with the old key", "", func(t *testing.T, f *fixture) [][]byte {
-			cert, key := f.ca.issue(t, certSpec{cn: "server", serial: 2})
-			writeAtomic(t, f.certFile, cert)
+			cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2})
+			testutil.WriteFileAtomic(t, f.certFile, cert)
 			return [][]byte{key}
 		}},
 		{"new key with the old cert", "", func(t *testing.T, f *fixture) [][]byte {
-			_, key := f.ca.issue(t, certSpec{cn: "server", serial: 2})
-			writeAtomic(t, f.keyFile, key)
+			_, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2})
+			testutil.WriteFileAtomic(t, f.keyFile, key)
 			return [][]byte{key}
 		}},
 		{"key removed", "", func(t *testing.T, f *fixture) [][]byte {
@@ -113,14 +115,14 @@ func TestRotationBroken(t *testing.T) {
 			return nil
 		}},
 		{"expired cert", "", func(t *testing.T, f *fixture) [][]byte {
-			cert, key := f.ca.issue(t, certSpec{cn: "server", serial: 2,
-				notBefore: f.clock.Now().Add(-48 * time.Hour), notAfter: f.clock.Now().Add(-time.Minute)})
-			writeAtomic(t, f.certFile, cert)
-			writeAtomic(t, f.keyFile, key)
+			cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2,
+				NotBefore: f.clock.Now().Add(-48 * time.Hour), NotAfter: f.clock.Now().Add(-time.Minute)})
+			testutil.WriteFileAtomic(t, f.certFile, cert)
+			testutil.WriteFileAtomic(t, f.keyFile, key)
 			return [][]byte{key}
 		}},
 		{"garbage CA", ClientAuthRequire, func(t *testing.T, f *fixture) [][]byte {
-			writeAtomic(t, f.caFile, []byte("not a CA\n"))
+			testutil.WriteFileAtomic(t, f.caFile, []byte("not a CA\n"))
 			return nil
 		}},
 	}
@@ -130,7 +132,7 @@ func TestRotationBroken(t *testing.T) {
 			addr := startServer(t, f.newConfig(t, f.options(tt.mode)))
 			var cc = clientConfig(t, f.ca, nil, nil)
 			if tt.mode != "" {
-				cert, key := f.ca.issue(t, certSpec{cn: "client1", serial: 10, client: true})
+				cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "client1", Serial: 10, Client: true})
 				cc = clientConfig(t, f.ca, cert, key)
 			}
 			keys := tt.breakFiles(t, f)
@@ -147,10 +149,10 @@ func TestRotationBroken(t *testing.T) {
 			noKeyMaterial(t, log, keys...)
 
 			// A good pair (and CA) afterwards is picked up.
-			cert, key := f.ca.issue(t, certSpec{cn: "server", serial: 3})
-			writeAtomic(t, f.certFile, cert)
-			writeAtomic(t, f.keyFile, key)
-			writeAtomic(t, f.caFile, f.ca.pem)
+			cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 3})
+			testutil.WriteFileAtomic(t, f.certFile, cert)
+			testutil.WriteFileAtomic(t, f.keyFile, key)
+			testutil.WriteFileAtomic(t, f.caFile, f.ca.PEM)
 			f.clock.Advance(DefaultCheckInterval)
 			if got := serverSerial(t, addr, cc); got != 3 {
 				t.Errorf("after the fix: serial = %d, want 3", got)
@@ -177,7 +179,7 @@ func TestWarnOncePerChange(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			if s.content != "" {
-				writeAtomic(t, f.certFile, []byte(s.content))
+				testutil.WriteFileAtomic(t, f.certFile, []byte(s.content))
 			}
 			f.clock.Advance(DefaultCheckInterval)
 			if got := serverSerial(t, addr, cc); got != 1 {
@@ -193,9 +195,9 @@ func TestWarnOncePerChange(t *testing.T) {
 func TestCARotation(t *testing.T) {
 	f := newFixture(t)
 	addr := startServer(t, f.newConfig(t, f.options(ClientAuthRequire)))
-	ca2 := newCA(t, "Second CA")
-	c1, k1 := f.ca.issue(t, certSpec{cn: "client1", serial: 10, client: true})
-	c2, k2 := ca2.issue(t, certSpec{cn: "client2", serial: 20, client: true})
+	ca2 := testutil.NewCA(t, "Second CA")
+	c1, k1 := f.ca.Issue(t, testutil.CertSpec{CN: "client1", Serial: 10, Client: true})
+	c2, k2 := ca2.Issue(t, testutil.CertSpec{CN: "client2", Serial: 20, Client: true})
 	first := clientConfig(t, f.ca, c1, k1)
 	second := clientConfig(t, f.ca, c2, k2)
 
@@ -205,13 +207,13 @@ func TestCARotation(t *testing.T) {
 		first, sc bool   // whether each client gets in
 	}{
 		{"first CA only", nil, true, false},
-		{"second CA only", ca2.pem, false, true},
-		{"both CAs", append(append([]byte{}, f.ca.pem...), ca2.pem...), true, true},
+		{"second CA only", ca2.PEM, false, true},
+		{"both CAs", append(append([]byte{}, f.ca.PEM...), ca2.PEM...), true, true},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			if s.caPEM != nil {
-				writeAtomic(t, f.caFile, s.caPEM)
+				testutil.WriteFileAtomic(t, f.caFile, s.caPEM)
 				f.clock.Advance(DefaultCheckInterval)
 			}
 			for _, c := range []struct {
@@ -241,9 +243,9 @@ func TestReload(t *testing.T) {
 	cc := clientConfig(t, f.ca, nil, nil)
 
 	t.Run("picks up a new pair without waiting", func(t *testing.T) {
-		cert, key := f.ca.issue(t, certSpec{cn: "server", serial: 2})
-		writeAtomic(t, f.certFile, cert)
-		writeAtomic(t, f.keyFile, key)
+		cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: 2})
+		testutil.WriteFileAtomic(t, f.certFile, cert)
+		testutil.WriteFileAtomic(t, f.keyFile, key)
 		if err := c.Reload(); err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +254,7 @@ func TestReload(t *testing.T) {
 		}
 	})
 	t.Run("a broken file is an error and keeps the cert", func(t *testing.T) {
-		writeAtomic(t, f.certFile, []byte("half a cert"))
+		testutil.WriteFileAtomic(t, f.certFile, []byte("half a cert"))
 		err := c.Reload()
 		if err == nil || !strings.Contains(err.Error(), f.certFile) {
 			t.Fatalf("Reload() = %v, want an error naming %s", err, f.certFile)
@@ -296,10 +298,10 @@ func TestConcurrentRotation(t *testing.T) {
 		})
 	}
 	for i := range rotations {
-		cert, key := f.ca.issue(t, certSpec{cn: "server", serial: int64(i + 2)})
-		writeAtomic(t, f.certFile, cert)
+		cert, key := f.ca.Issue(t, testutil.CertSpec{CN: "server", Serial: int64(i + 2)})
+		testutil.WriteFileAtomic(t, f.certFile, cert)
 		f.clock.Advance(DefaultCheckInterval)
-		writeAtomic(t, f.keyFile, key)
+		testutil.WriteFileAtomic(t, f.keyFile, key)
 		f.clock.Advance(DefaultCheckInterval)
 		_ = serverSerial(t, addr, cc)
 	}

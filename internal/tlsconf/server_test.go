@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"redoubt/internal/testutil"
 )
 
 // ioTimeout bounds every network step of the tests so a bug fails instead
@@ -126,10 +128,10 @@ func readCommand(r *bufio.Reader) (string, error) {
 }
 
 // clientConfig trusts ca and presents the given certificate, if any.
-func clientConfig(t testing.TB, ca *testCA, certPEM, keyPEM []byte) *tls.Config {
+func clientConfig(t testing.TB, ca *testutil.CA, certPEM, keyPEM []byte) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	pool.AddCert(ca.Cert)
 	cc := &tls.Config{RootCAs: pool, ServerName: "localhost"}
 	if certPEM != nil {
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
