@@ -68,11 +68,7 @@ func TestConfigErrorStopsStart(t *testing.T) {
 // TestSignalShutdown builds the binary, starts it, serves a command and
 // checks that SIGTERM ends it with exit status 0.
 func TestSignalShutdown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "redoubt")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := buildBinary(t)
 	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	dataDir := filepath.Join(t.TempDir(), "d")
@@ -101,6 +97,18 @@ func TestSignalShutdown(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("still running 15 s after SIGTERM")
 	}
+}
+
+// buildBinary builds redoubt for tests that run the real binary; they are
+// skipped with -short.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "redoubt")
+	testutil.Run(t, "go", "build", "-o", bin, ".")
+	return bin
 }
 
 func itoa(n int) string {

@@ -96,11 +96,7 @@ func rawPing(t *testing.T, from, addr string) string {
 // file, sends SIGHUP and checks that the new allowlist applies without a
 // restart while a connection from an address still allowed stays open.
 func TestSIGHUPReload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "redoubt")
-	testutil.Run(t, "go", "build", "-o", bin, ".")
+	bin := buildBinary(t)
 	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	dir := t.TempDir()
