@@ -18,6 +18,9 @@ func (e *Engine) commands() map[string]Handler {
 		stringCommands(),
 		keyCommands(),
 		hashCommands(),
+		listCommands(),
+		setCommands(),
+		zsetCommands(),
 	} {
 		for name := range part {
 			if _, dup := all[name]; dup {

@@ -47,6 +47,10 @@ type object interface {
 	// clone returns a deep copy that shares no mutable state with the
 	// original (COPY). It keeps the encoding, as Redis's dup functions do.
 	clone() object
+	// memory estimates the bytes the value holds (its elements and their
+	// overhead, not the key). It must be O(1): types keep a running total
+	// as they change. INFO memory, MEMORY USAGE and maxmemory read it.
+	memory() int64
 }
 
 // clone returns a deep copy of the value for COPY.
@@ -164,6 +168,9 @@ func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
 		db.keys.Add(string(key), v)
 	}
 	e.keyChanged(db, string(key))
+	if v.obj != nil {
+		e.signalReady(db, string(key))
+	}
 }
 
 // add stores v under a key that the caller knows is absent and returns the
@@ -171,6 +178,9 @@ func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
 func (db *DB) add(e *Engine, key []byte, v Value) *Value {
 	p := db.keys.Add(string(key), v)
 	e.keyChanged(db, string(key))
+	if v.obj != nil {
+		e.signalReady(db, string(key))
+	}
 	return p
 }
 
@@ -211,9 +221,11 @@ func (db *DB) flush(e *Engine) {
 // persistence and will invalidate WATCHes.
 func (e *Engine) keyChanged(db *DB, key string) {
 	e.dirty++
+	e.touchWatched(db, key)
 }
 
 // dbFlushed is called when a whole database is emptied.
 func (e *Engine) dbFlushed(db *DB) {
 	e.dirty++
+	e.touchWatchedDB(db)
 }

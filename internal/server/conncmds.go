@@ -14,6 +14,20 @@ import (
 // connCommands are the commands the server answers itself because they
 // concern the connection or the whole instance rather than the data.
 func (s *Server) connCommands() map[string]connHandler {
+	all := map[string]connHandler{}
+	for _, part := range []map[string]connHandler{s.baseCommands(), txCommands(), pubsubCommands()} {
+		for name, h := range part {
+			if _, dup := all[name]; dup {
+				panic("server: two handlers for " + name)
+			}
+			all[name] = h
+		}
+	}
+	return all
+}
+
+// baseCommands are the connection, introspection and security commands.
+func (s *Server) baseCommands() map[string]connHandler {
 	return map[string]connHandler{
 		"hello":                   cmdHello,
 		"auth":                    cmdAuth,
