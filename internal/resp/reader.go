@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
 	"slices"
 )
 
@@ -328,7 +329,11 @@ func (rd *Reader) fill() error {
 	n, err := rd.rd.Read(rd.buf[rd.w:])
 	rd.w += n
 	if err != nil {
-		rd.err = err
+		// A deadline is not final: servers interrupt reads on purpose
+		// (wake-ups) and retry; the parse state survives.
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			rd.err = err
+		}
 		if n > 0 {
 			return nil
 		}

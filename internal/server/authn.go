@@ -214,7 +214,7 @@ func (c *conn) authenticate(userArg, pass []byte) bool {
 		c.setAccount(acct)
 		if !c.authDeadline.IsZero() {
 			c.authDeadline = time.Time{}
-			_ = c.nc.SetReadDeadline(time.Time{})
+			c.setReadDeadline(time.Time{})
 		}
 		c.rd.SetLimits(resp.DefaultLimits())
 		return true

@@ -75,7 +75,18 @@ type conn struct {
 	rbs        atomic.Int64 // read buffer size, published for CLIENT LIST
 	closeAfter bool         // QUIT, or a killed client: close after flushing
 	killed     atomic.Bool
+	stopping   atomic.Bool // graceful shutdown: the next read ends the connection
 	closeOnce  sync.Once
+
+	// Wake-ups from other goroutines (a pub/sub message, a blocked
+	// command served): wake sets woken and interrupts the read with a
+	// past deadline; a read that times out before deadline (the one the
+	// connection set itself) is a wake-up, not a timeout.
+	woken    atomic.Bool
+	deadline time.Time // the read deadline this goroutine set; zero: none
+
+	tx txState // MULTI/EXEC and WATCH (multi.go)
+	ps psState // pub/sub subscriptions (pubsub.go)
 }
 
 func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *conn {
@@ -134,6 +145,9 @@ func (c *conn) serve() {
 	}
 	for {
 		args, err := c.rd.ReadCommand()
+		if err != nil && c.wakeup(err) {
+			continue
+		}
 		if err != nil {
 			// The deadline is the socket's, on the real clock.
 			if c.acct == nil && !c.authDeadline.IsZero() && !time.Now().Before(c.authDeadline) {
@@ -188,9 +202,47 @@ func (c *conn) start() bool {
 		_ = c.nc.SetDeadline(time.Time{})
 	}
 	if !deadline.IsZero() {
-		_ = c.nc.SetReadDeadline(deadline)
+		c.setReadDeadline(deadline)
 	}
 	return true
+}
+
+// setReadDeadline sets the connection's own read deadline (authentication
+// or idle timeout; zero for none).
+func (c *conn) setReadDeadline(t time.Time) {
+	c.deadline = t
+	_ = c.nc.SetReadDeadline(t)
+}
+
+// wake interrupts the connection's read so that its goroutine runs
+// onWake. Safe from any goroutine; cheap when called often.
+func (c *conn) wake() {
+	if c.woken.Swap(true) {
+		return
+	}
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+// wakeup reports whether a read error is a wake-up rather than a real
+// timeout or failure; if so it runs onWake and restores the deadline, and
+// the read may be retried (the reader keeps its state across timeouts).
+func (c *conn) wakeup(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) || c.killed.Load() || c.stopping.Load() {
+		return false
+	}
+	if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
+		return false // the connection's own deadline passed
+	}
+	c.woken.Store(false)
+	_ = c.nc.SetReadDeadline(c.deadline)
+	c.onWake()
+	return true
+}
+
+// onWake does what other goroutines asked of this connection: deliver
+// pub/sub messages. Replies are flushed before the next read.
+func (c *conn) onWake() {
+	c.deliverPush()
 }
 
 // beforeBlock runs when no complete command is buffered: the batch ends,
@@ -201,7 +253,11 @@ func (c *conn) beforeBlock() error {
 	c.lastActive.Store(now.UnixNano())
 	c.rbs.Store(int64(c.rd.BufferCap()))
 	if idle := c.pol.sec.IdleTimeout; idle > 0 && c.acct != nil {
-		_ = c.nc.SetReadDeadline(now.Add(idle))
+		c.setReadDeadline(now.Add(idle))
+	}
+	if c.woken.Load() {
+		c.woken.Store(false)
+		c.onWake()
 	}
 	return c.w.Flush()
 }
@@ -237,6 +293,9 @@ func (c *conn) exec(args [][]byte) {
 		return
 	}
 	if !c.permit(spec, args) {
+		return
+	}
+	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
 		return
 	}
 	c.counters.commandsProcessed.Add(1)
@@ -303,6 +362,7 @@ func (c *conn) replyError(msg string) {
 // command it runs, flushes and ends: the first step of a graceful shutdown.
 // Writes to a peer that does not read give up at writeBy (zero: never).
 func (c *conn) stopReading(writeBy time.Time) {
+	c.stopping.Store(true)
 	_ = c.nc.SetReadDeadline(time.Now())
 	_ = c.nc.SetWriteDeadline(writeBy)
 }

@@ -152,6 +152,8 @@ func cmdReset(c *conn, args [][]byte) {
 	c.mu.Lock()
 	c.name = ""
 	c.mu.Unlock()
+	c.resetTx()
+	c.resetPubsub()
 	c.resetAuth()
 	c.w.WriteSimple("RESET")
 }

@@ -350,6 +350,8 @@ func (s *Server) removeConn(c *conn) {
 	s.closed.add(&c.counters)
 	s.mu.Unlock()
 	c.releaseAddr()
+	c.closeTx()
+	c.closePubsub()
 	c.close()
 	s.wg.Done()
 }
