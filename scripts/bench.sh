@@ -12,7 +12,7 @@
 # 10000 idle connections), AUTH_SECS (default 5, each AUTH measurement),
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
-# BENCH_ONLY (default all; a comma-separated list of redis, memory,
+# BENCH_ONLY (default all; a comma-separated list of redis, memory, types,
 # perimeter, control, accounts, idle, auth), BENCH_OUT (default bench-results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -174,6 +174,75 @@ PY
 fi
 
 if want redis || want memory; then
+	stop "$redoubt_pid"; stop "$redis_pid"
+fi
+
+# ---- Data types (issue 3): the redis-benchmark tests of lists, sets,
+# hashes and sorted sets, then the RSS of a 1,000,000-member sorted set ----
+
+# rps_last PORT PIPELINE TEST -> requests per second of the last line of
+# redis-benchmark's CSV (lrange_* first runs an LPUSH fill of its own).
+rps_last() {
+	redis-benchmark -p "$1" -c "$CLIENTS" -n "${RPS_N:-$REQUESTS}" -P "$2" -t "$3" --csv -q 2>/dev/null |
+		awk -F'","' 'NR>1 {gsub(/"/,"",$2); v=$2} END {print v}'
+}
+
+if want types; then
+	rport=$(free_port); start_redis "$rport"; redis_pid=$LAST_PID; wait_ping "$rport"
+	dport=$(free_port); start_redoubt "$dport"; redoubt_pid=$LAST_PID
+	{
+		echo
+		echo "Data types: redis-benchmark -c $CLIENTS -n $REQUESTS (-P 16: $P16_REQUESTS), median of $ROUNDS alternating rounds."
+		echo
+		echo "| test | pipeline | redis-server ops/s | redoubt ops/s | redoubt/redis |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	for p in 1 16; do
+		RPS_N=$REQUESTS
+		[ "$p" = 16 ] && RPS_N=$P16_REQUESTS
+		for t in lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange_100 mset; do
+			: >"$work/r"; : >"$work/d"
+			for i in $(seq 1 "$ROUNDS"); do
+				if [ $((i % 2)) = 1 ]; then
+					RPS_N=$RPS_N rps_last "$rport" "$p" "$t" >>"$work/r"; RPS_N=$RPS_N rps_last "$dport" "$p" "$t" >>"$work/d"
+				else
+					RPS_N=$RPS_N rps_last "$dport" "$p" "$t" >>"$work/d"; RPS_N=$RPS_N rps_last "$rport" "$p" "$t" >>"$work/r"
+				fi
+			done
+			r=$(median <"$work/r"); d=$(median <"$work/d")
+			ratio=$(awk -v a="$d" -v b="$r" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "n/a" }')
+			echo "| $t | $p | $r | $d | $ratio |" | tee -a "$OUT/latest.md"
+		done
+	done
+	redis-cli -p "$rport" flushall >/dev/null; redis-cli -p "$dport" flushall >/dev/null
+	stop "$redoubt_pid"; stop "$redis_pid"
+
+	# A 1,000,000-member sorted set, in fresh processes, ZADD 100 members
+	# at a time.
+	rport=$(free_port); start_redis "$rport"; redis_pid=$LAST_PID; wait_ping "$rport"
+	dport=$(free_port); start_redoubt "$dport"; redoubt_pid=$LAST_PID
+	python3 - "$KEYS" >"$work/zset.resp" <<'PY'
+import sys
+n = int(sys.argv[1]); out = sys.stdout.buffer
+for i in range(0, n, 100):
+    parts = [b'ZADD', b'bigzset']
+    for j in range(i, min(i + 100, n)):
+        parts += [b'%d' % ((j * 7919) % 1000003), b'member:%012d' % j]
+    out.write(b'*%d\r\n' % len(parts) + b''.join(b'$%d\r\n%s\r\n' % (len(x), x) for x in parts))
+PY
+	rss_r0=$(rss_kib "$redis_pid"); rss_d0=$(rss_kib "$redoubt_pid")
+	redis-cli -p "$rport" --pipe <"$work/zset.resp" >/dev/null
+	redis-cli -p "$dport" --pipe <"$work/zset.resp" >/dev/null
+	zr=$(redis-cli -p "$rport" zcard bigzset); zd=$(redis-cli -p "$dport" zcard bigzset)
+	rss_r=$(rss_kib "$redis_pid"); rss_d=$(rss_kib "$redoubt_pid")
+	rm -f "$work/zset.resp"
+	{
+		echo
+		echo "| memory | redis-server | redoubt | redoubt/redis |"
+		echo "|---|---:|---:|---:|"
+		echo "| RSS with a sorted set of $zr / $zd members | $((rss_r / 1024)) MiB | $((rss_d / 1024)) MiB | $(awk -v a="$rss_d" -v b="$rss_r" 'BEGIN {printf "%.2f", a/b}') |"
+		echo "| growth from start | $(((rss_r - rss_r0) / 1024)) MiB | $(((rss_d - rss_d0) / 1024)) MiB | $(awk -v a="$((rss_d - rss_d0))" -v b="$((rss_r - rss_r0))" 'BEGIN {printf "%.2f", a/b}') |"
+	} | tee -a "$OUT/latest.md"
 	stop "$redoubt_pid"; stop "$redis_pid"
 fi
 

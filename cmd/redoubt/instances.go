@@ -41,6 +41,7 @@ func (sh *shared) options(inst config.Instance, table *command.Table) (server.Op
 		Listen:    inst.Listen,
 		DataDir:   inst.Data,
 		Databases: inst.Databases,
+		Memory:    inst.Memory,
 		Logger:    sh.log,
 		Table:     table,
 		Security:  &sec,
@@ -116,6 +117,9 @@ func reload(log *slog.Logger, sh *shared, servers []*server.Server, path, listen
 		sec, err := sh.security(inst)
 		if err == nil {
 			err = s.Reload(sec)
+		}
+		if err == nil {
+			s.SetMemory(inst.Memory)
 		}
 		if err != nil {
 			log.Error("SIGHUP: instance not reloaded", "instance", s.Name(), "err", err)

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"redoubt/internal/command"
+	"redoubt/internal/engine"
 	"redoubt/internal/guard"
 )
 
@@ -41,6 +42,7 @@ type Instance struct {
 	Listen    []string // "host:port" or "unix:/path"
 	Data      string   // data directory
 	Databases int
+	Memory    engine.MemoryOptions // maxmemory and maxmemory_policy
 
 	// The front door (see security.go).
 	Public      bool
@@ -81,7 +83,7 @@ func Keys() [][2]string {
 		{"instances[].listen", "list of addresses: \"host:port\" or \"unix:/path\" (default 127.0.0.1:6379 for \"default\")"},
 		{"instances[].data", "data directory, owned by this instance alone (default ./data/<name>)"},
 		{"instances[].databases", "number of databases, SELECT 0..n-1 (default 16)"},
-	}, securityKeys()...)
+	}, append(dataKeys(), securityKeys()...)...)
 }
 
 // Error is one configuration error at a line of the file.
@@ -207,7 +209,7 @@ func (p *parser) instance(n *yaml.Node) (Instance, bool) {
 			}
 			inst.Databases = n
 		default:
-			if !p.securityKey(&inst, k, v) {
+			if !p.securityKey(&inst, k, v) && !p.dataKey(&inst, k, v) {
 				p.errorf(k, "unknown instance key %q", k.Value)
 			}
 		}

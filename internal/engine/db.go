@@ -7,9 +7,16 @@ type Value struct {
 	obj object
 	enc uint8 // encoding of a string value: encAuto, encRaw or encEmbstr
 
-	// room is how many bytes past the end of str, in the same allocation,
-	// this value owns: APPEND writes there instead of copying the string
-	// (see appendString). A copy of the value (COPY) owns none.
+	// lru is the access clock of the key for eviction and OBJECT
+	// IDLETIME/FREQ: 24 bits, as in Redis (see memory.go). Three bytes
+	// keep Value at 40 bytes.
+	lru [3]byte
+
+	// For a string, room is how many bytes past the end of str, in the
+	// same allocation, this value owns: APPEND writes there instead of
+	// copying the string (see appendString). A copy of the value (COPY)
+	// owns none. For other types it holds the object's size as last
+	// accounted, in units of 16 bytes (see memory.go).
 	room uint32
 }
 
@@ -60,6 +67,7 @@ func (v *Value) clone() Value {
 	}
 	c := *v
 	c.room = 0 // the spare bytes stay the original's
+	c.lru = [3]byte{}
 	if c.enc == encAuto {
 		c.enc = encCopied
 	}
@@ -93,6 +101,7 @@ type DB struct {
 	id      int
 	keys    *Dict[Value]
 	expires *Dict[int64] // unix milliseconds
+	mem     int64        // estimated bytes of keys, values and expiries
 }
 
 func newDB(id int) *DB {
@@ -126,10 +135,14 @@ func (db *DB) expireIfNeeded(e *Engine, key []byte) bool {
 
 // expireKey deletes an expired key.
 func (db *DB) expireKey(e *Engine, key string) {
-	db.keys.Delete([]byte(key))
-	db.expires.Delete([]byte(key))
+	if v, ok := db.keys.Take([]byte(key)); ok {
+		db.account(e, -keyCost(key, &v))
+	}
+	if db.expires.Delete([]byte(key)) {
+		db.account(e, -expireCost(key))
+	}
 	e.expiredKeys.Add(1)
-	e.keyChanged(db, key)
+	e.touched(db, key)
 }
 
 // lookup returns the live value of key or nil, deleting it first when it
@@ -142,6 +155,19 @@ func (db *DB) lookup(e *Engine, key []byte) *Value {
 	if db.expireIfNeeded(e, key) {
 		return nil
 	}
+	e.touchLRU(v)
+	return v
+}
+
+// peek is lookup without recording an access (OBJECT, TYPE): it counts
+// keyspace hits and misses but leaves the key's access clock alone.
+func (db *DB) peek(e *Engine, key []byte) *Value {
+	v := db.keys.Get(key)
+	if v == nil || db.expireIfNeeded(e, key) {
+		e.keyspaceMiss.Add(1)
+		return nil
+	}
+	e.keyspaceHits.Add(1)
 	return v
 }
 
@@ -160,14 +186,19 @@ func (db *DB) lookupRead(e *Engine, key []byte) *Value {
 // set stores v under key, dropping any time to live unless keepTTL.
 func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
 	if p := db.keys.Get(key); p != nil {
+		old := valueCost(p)
+		e.prepare(&v)
 		*p = v
-		if !keepTTL && db.expires.Len() > 0 {
-			db.expires.Delete(key)
+		db.account(e, valueCost(p)-old)
+		if !keepTTL && db.expires.Len() > 0 && db.expires.Delete(key) {
+			db.account(e, -expireCost(string(key)))
 		}
 	} else {
-		db.keys.Add(string(key), v)
+		e.prepare(&v)
+		p := db.keys.Add(string(key), v)
+		db.account(e, keyCost(string(key), p))
 	}
-	e.keyChanged(db, string(key))
+	e.touched(db, string(key))
 	if v.obj != nil {
 		e.signalReady(db, string(key))
 	}
@@ -176,8 +207,10 @@ func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
 // add stores v under a key that the caller knows is absent and returns the
 // stored value.
 func (db *DB) add(e *Engine, key []byte, v Value) *Value {
+	e.prepare(&v)
 	p := db.keys.Add(string(key), v)
-	e.keyChanged(db, string(key))
+	db.account(e, keyCost(string(key), p))
+	e.touched(db, string(key))
 	if v.obj != nil {
 		e.signalReady(db, string(key))
 	}
@@ -186,40 +219,58 @@ func (db *DB) add(e *Engine, key []byte, v Value) *Value {
 
 // delete removes key and its expiry; it reports whether the key existed.
 func (db *DB) delete(e *Engine, key []byte) bool {
-	if !db.keys.Delete(key) {
+	v, ok := db.keys.Take(key)
+	if !ok {
 		return false
 	}
-	if db.expires.Len() > 0 {
-		db.expires.Delete(key)
+	db.account(e, -keyCost(string(key), &v))
+	if db.expires.Len() > 0 && db.expires.Delete(key) {
+		db.account(e, -expireCost(string(key)))
 	}
-	e.keyChanged(db, string(key))
+	e.touched(db, string(key))
 	return true
 }
 
 // setExpire sets the expiry of an existing key.
-func (db *DB) setExpire(key []byte, at int64) {
+func (db *DB) setExpire(e *Engine, key []byte, at int64) {
 	if p := db.expires.Get(key); p != nil {
 		*p = at
 		return
 	}
 	db.expires.Add(string(key), at)
+	db.account(e, expireCost(string(key)))
 }
 
 // persist removes the expiry of key and reports whether it had one.
-func (db *DB) persist(key []byte) bool {
-	return db.expires.Len() > 0 && db.expires.Delete(key)
+func (db *DB) persist(e *Engine, key []byte) bool {
+	if db.expires.Len() > 0 && db.expires.Delete(key) {
+		db.account(e, -expireCost(string(key)))
+		return true
+	}
+	return false
 }
 
 // flush empties the database.
 func (db *DB) flush(e *Engine) {
 	db.keys = NewDict[Value]()
 	db.expires = NewDict[int64]()
+	db.account(e, -db.mem)
 	e.dbFlushed(db)
 }
 
-// keyChanged is called for every change of a key: it counts the change for
-// persistence and will invalidate WATCHes.
+// keyChanged is called by a command that changed the value of an existing
+// key in place (a field added to a hash, an expiry set): it re-accounts
+// the value's memory and records the change.
 func (e *Engine) keyChanged(db *DB, key string) {
+	if v := db.keys.Get([]byte(key)); v != nil && v.obj != nil {
+		db.reaccount(e, v)
+	}
+	e.touched(db, key)
+}
+
+// touched records a change of key: it counts the change for persistence
+// and invalidates WATCHes.
+func (e *Engine) touched(db *DB, key string) {
 	e.dirty++
 	e.touchWatched(db, key)
 }
@@ -228,4 +279,5 @@ func (e *Engine) keyChanged(db *DB, key string) {
 func (e *Engine) dbFlushed(db *DB) {
 	e.dirty++
 	e.touchWatchedDB(db)
+	e.signalReadyDB(db)
 }

@@ -121,8 +121,15 @@ func (d *Dict[V]) add(key string, val V) *V {
 
 // Delete removes key and reports whether it was there.
 func (d *Dict[V]) Delete(key []byte) bool {
+	_, ok := d.Take(key)
+	return ok
+}
+
+// Take removes key and returns its value.
+func (d *Dict[V]) Take(key []byte) (V, bool) {
+	var zero V
 	if d.Len() == 0 {
-		return false
+		return zero, false
 	}
 	if d.rehashing() {
 		d.rehashStep()
@@ -147,13 +154,13 @@ func (d *Dict[V]) Delete(key []byte) bool {
 			e.next = nil
 			d.used[t]--
 			d.shrinkIfNeeded()
-			return true
+			return e.val, true
 		}
 		if !d.rehashing() {
 			break
 		}
 	}
-	return false
+	return zero, false
 }
 
 // Clear removes every element.

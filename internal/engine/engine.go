@@ -29,6 +29,7 @@ type Options struct {
 	Databases int // number of databases, 16 by default
 	Logger    *slog.Logger
 	Table     *command.Table
+	Memory    MemoryOptions // maxmemory and its policy
 }
 
 // Engine is one instance's embedded data store.
@@ -40,6 +41,19 @@ type Engine struct {
 	log      *slog.Logger
 	now      func() time.Time
 	start    time.Time
+
+	// Memory (memory.go, evict.go); under mu.
+	used       int64 // estimated bytes of the dataset
+	maxmemory  int64 // 0: no limit
+	policy     Policy
+	lruClock   uint32 // seconds, 24 bits: the access clock under LRU
+	lfuMinutes uint32 // minutes, 16 bits: the decay clock under LFU
+	evicted    int64
+	evictNext  int // next database for random eviction
+	pool       []candidate
+
+	blocking blockRegistry // clients blocked on keys (blocking.go); under mu
+	watches  watchRegistry // WATCHed keys (multi.go); under mu
 
 	// Statistics; written under mu, read atomically by INFO.
 	dirty        int64 // changes since start
@@ -74,6 +88,7 @@ func New(opts Options) *Engine {
 	for i := 0; i < opts.Databases; i++ {
 		e.dbs = append(e.dbs, newDB(i))
 	}
+	e.SetMemory(opts.Memory)
 	e.handlers = make([]Handler, e.table.Len())
 	for name, h := range e.commands() {
 		spec := e.table.Lookup([]byte(name))
@@ -133,6 +148,10 @@ func (e *Engine) Databases() int { return len(e.dbs) }
 // well formed.
 func (e *Engine) Exec(c *Client, spec *command.Spec, args [][]byte) {
 	h := e.handlers[spec.ID]
+	if !e.admitMemory() && spec.Flags&command.FlagDenyOOM != 0 {
+		c.W.WriteError(errOOM)
+		return
+	}
 	mark := c.W.Buffered()
 	defer func() {
 		if r := recover(); r != nil {
@@ -142,6 +161,7 @@ func (e *Engine) Exec(c *Client, spec *command.Spec, args [][]byte) {
 		}
 	}()
 	h(c, args)
+	e.afterExec(c, spec, args)
 }
 
 // Client is one connection's state inside the engine.
@@ -149,6 +169,9 @@ type Client struct {
 	W  *resp.Writer
 	db *DB
 	e  *Engine
+
+	blk blockState // a blocking command (blocking.go)
+	tx  txState    // WATCH and EXEC (multi.go)
 }
 
 // NewClient returns the engine state of a new connection, on database 0.
@@ -177,6 +200,7 @@ func (e *Engine) activeExpireLoop() {
 			return
 		case <-t.C:
 			e.mu.Lock()
+			e.refreshClock()
 			e.activeExpireCycle(25 * time.Millisecond)
 			e.mu.Unlock()
 		}

@@ -11,8 +11,9 @@ import (
 )
 
 // commandSamples are invocations of every command the engine runs, run on
-// a fresh fixture: "s" is a string, "n" an integer string, "h" a hash and
-// "t" a string with a TTL; "none" never exists.
+// a fresh fixture: "s" is a string, "n" an integer string, "h" a hash,
+// "t" a string with a TTL, "l" a list, "st" a set and "z" a sorted set;
+// "none" never exists.
 func commandSamples() map[string][]string {
 	return map[string][]string{
 		"ping": {"PING"}, "echo": {"ECHO x"}, "select": {"SELECT 1"},
@@ -33,12 +34,38 @@ func commandSamples() map[string][]string {
 		"copy": {"COPY s s4"}, "move": {"MOVE s 1"}, "swapdb": {"SWAPDB 0 1"}, "touch": {"TOUCH s"},
 		"object|encoding": {"OBJECT ENCODING s"}, "object|freq": {"OBJECT FREQ s"},
 		"object|idletime": {"OBJECT IDLETIME s"}, "object|refcount": {"OBJECT REFCOUNT s"},
-		"object|help": {"OBJECT HELP"},
-		"hset":        {"HSET h f2 v"}, "hsetnx": {"HSETNX h f3 v"}, "hmset": {"HMSET h f4 v"},
+		"object|help": {"OBJECT HELP"}, "memory|usage": {"MEMORY USAGE s"},
+		"hset": {"HSET h f2 v"}, "hsetnx": {"HSETNX h f3 v"}, "hmset": {"HMSET h f4 v"},
 		"hget": {"HGET h f"}, "hmget": {"HMGET h f none"}, "hdel": {"HDEL h f"}, "hexists": {"HEXISTS h f"},
 		"hgetall": {"HGETALL h"}, "hkeys": {"HKEYS h"}, "hvals": {"HVALS h"}, "hlen": {"HLEN h"},
 		"hincrby": {"HINCRBY h n 1"}, "hincrbyfloat": {"HINCRBYFLOAT h n 1.5"}, "hstrlen": {"HSTRLEN h f"},
 		"hrandfield": {"HRANDFIELD h 2"}, "hscan": {"HSCAN h 0"},
+		"lpush": {"LPUSH l x"}, "rpush": {"RPUSH l x"}, "lpushx": {"LPUSHX l x"}, "rpushx": {"RPUSHX l x"},
+		"lpop": {"LPOP l"}, "rpop": {"RPOP l 2"}, "llen": {"LLEN l"}, "lrange": {"LRANGE l 0 -1"},
+		"lindex": {"LINDEX l 1"}, "lset": {"LSET l 0 y"}, "linsert": {"LINSERT l BEFORE b x"},
+		"lrem": {"LREM l 0 a"}, "ltrim": {"LTRIM l 0 0"}, "lpos": {"LPOS l b"},
+		"lmove": {"LMOVE l l2 LEFT RIGHT"}, "rpoplpush": {"RPOPLPUSH l l2"}, "lmpop": {"LMPOP 1 l LEFT"},
+		"blpop": {"BLPOP l 0"}, "brpop": {"BRPOP l 0"}, "blmove": {"BLMOVE l l2 LEFT LEFT 0"},
+		"brpoplpush": {"BRPOPLPUSH l l2 0"}, "blmpop": {"BLMPOP 0 1 l RIGHT"},
+		"sadd": {"SADD st d"}, "srem": {"SREM st a"}, "scard": {"SCARD st"}, "sismember": {"SISMEMBER st a"},
+		"smismember": {"SMISMEMBER st a z"}, "smembers": {"SMEMBERS st"}, "spop": {"SPOP st"},
+		"srandmember": {"SRANDMEMBER st 2"}, "smove": {"SMOVE st st2 a"}, "sinter": {"SINTER st"},
+		"sintercard": {"SINTERCARD 1 st"}, "sinterstore": {"SINTERSTORE d st"}, "sunion": {"SUNION st"},
+		"sunionstore": {"SUNIONSTORE d st"}, "sdiff": {"SDIFF st"}, "sdiffstore": {"SDIFFSTORE d st"},
+		"sscan": {"SSCAN st 0"},
+		"zadd":  {"ZADD z 4 d"}, "zincrby": {"ZINCRBY z 1 a"}, "zrem": {"ZREM z a"}, "zcard": {"ZCARD z"},
+		"zscore": {"ZSCORE z a"}, "zmscore": {"ZMSCORE z a b"}, "zcount": {"ZCOUNT z 0 10"},
+		"zlexcount": {"ZLEXCOUNT z - +"}, "zrange": {"ZRANGE z 0 -1"}, "zrangebyscore": {"ZRANGEBYSCORE z 0 10"},
+		"zrevrangebyscore": {"ZREVRANGEBYSCORE z 10 0"}, "zrangebylex": {"ZRANGEBYLEX z - +"},
+		"zrevrangebylex": {"ZREVRANGEBYLEX z + -"}, "zrevrange": {"ZREVRANGE z 0 -1"},
+		"zrangestore": {"ZRANGESTORE d z 0 -1"}, "zrank": {"ZRANK z a"}, "zrevrank": {"ZREVRANK z a"},
+		"zremrangebyrank": {"ZREMRANGEBYRANK z 0 0"}, "zremrangebyscore": {"ZREMRANGEBYSCORE z 0 1"},
+		"zremrangebylex": {"ZREMRANGEBYLEX z - [a"}, "zunion": {"ZUNION 1 z"}, "zinter": {"ZINTER 1 z"},
+		"zdiff": {"ZDIFF 1 z"}, "zunionstore": {"ZUNIONSTORE d 1 z"}, "zinterstore": {"ZINTERSTORE d 1 z"},
+		"zdiffstore": {"ZDIFFSTORE d 1 z"}, "zintercard": {"ZINTERCARD 1 z"}, "zpopmin": {"ZPOPMIN z"},
+		"zpopmax": {"ZPOPMAX z"}, "zmpop": {"ZMPOP 1 z MIN"}, "bzpopmin": {"BZPOPMIN z 0"},
+		"bzpopmax": {"BZPOPMAX z 0"}, "bzmpop": {"BZMPOP 0 1 z MAX"}, "zrandmember": {"ZRANDMEMBER z 2"},
+		"zscan": {"ZSCAN z 0"},
 	}
 }
 
@@ -88,7 +115,8 @@ func runOnFixture(t *testing.T, e *Engine, line string) bool {
 	var out bytes.Buffer
 	w := resp.NewWriter(&out)
 	c := e.NewClient(w)
-	for _, setup := range []string{"SET s hello", "SET n 10", "HSET h f v n 1", "SET t x EX 1000"} {
+	for _, setup := range []string{"SET s hello", "SET n 10", "HSET h f v n 1", "SET t x EX 1000",
+		"RPUSH l a b c", "SADD st a b c", "ZADD z 1 a 2 b 3 c"} {
 		execArgs(t, e, c, fields(setup))
 	}
 	w.Reset()

@@ -23,6 +23,7 @@ func newEnv(t *testing.T) *testEnv {
 	env := &testEnv{t: t, e: e, c: e.NewClient(resp.NewWriter(nil)), now: time.UnixMilli(1_700_000_000_000)}
 	e.Lock()
 	e.now = func() time.Time { return env.now } // read under the lock only
+	e.refreshClock()
 	e.Unlock()
 	return env
 }
@@ -52,6 +53,7 @@ func (env *testEnv) want(line, reply string) {
 func (env *testEnv) advance(d time.Duration) {
 	env.e.Lock()
 	env.now = env.now.Add(d)
+	env.e.refreshClock()
 	env.e.Unlock()
 }
 

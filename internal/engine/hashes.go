@@ -32,8 +32,9 @@ const (
 // than hashMaxListpackValue bytes, it becomes a "hashtable" (a Dict) and
 // stays one, as in Redis.
 type hash struct {
-	lp []hashPair    // the listpack encoding; unused once ht is set
-	ht *Dict[string] // the hashtable encoding, or nil
+	lp    []hashPair    // the listpack encoding; unused once ht is set
+	ht    *Dict[string] // the hashtable encoding, or nil
+	bytes int64         // allocated bytes of fields and values
 }
 
 // hashPair is one field and its value in the listpack encoding.
@@ -52,14 +53,31 @@ func (h *hash) encoding() string {
 // sharing them keeps the copy independent.
 func (h *hash) clone() object {
 	if h.ht == nil {
-		return &hash{lp: append([]hashPair(nil), h.lp...)}
+		return &hash{lp: append([]hashPair(nil), h.lp...), bytes: h.bytes}
 	}
 	d := NewDict[string]()
 	h.ht.Range(func(k string, v *string) bool {
 		d.Add(k, *v)
 		return true
 	})
-	return &hash{ht: d}
+	return &hash{ht: d, bytes: h.bytes}
+}
+
+// Per-field overheads of the two encodings: a pair of string headers in
+// the listpack slice; a dict entry (two headers and a pointer, 48-byte
+// size class) and a bucket pointer in the hashtable.
+const (
+	hashListpackOverhead  = 32
+	hashHashtableOverhead = 48 + 8
+	hashStructSize        = 64
+)
+
+// memory estimates the bytes the hash holds.
+func (h *hash) memory() int64 {
+	if h.ht != nil {
+		return hashStructSize + h.bytes + int64(h.ht.Len())*hashHashtableOverhead
+	}
+	return hashStructSize + h.bytes + int64(cap(h.lp))*hashListpackOverhead
 }
 
 // len reports the number of fields.
@@ -104,17 +122,21 @@ func (h *hash) set(field, value []byte) bool {
 	}
 	if h.ht != nil {
 		if p := h.ht.Get(field); p != nil {
+			h.bytes += allocSize(len(value)) - allocSize(len(*p))
 			*p = string(value)
 			return false
 		}
 		h.ht.Add(string(field), string(value))
+		h.bytes += allocSize(len(field)) + allocSize(len(value))
 		return true
 	}
 	if i := h.find(field); i >= 0 {
+		h.bytes += allocSize(len(field)+len(value)) - allocSize(len(h.lp[i].field)+len(h.lp[i].value))
 		h.lp[i] = newHashPair(field, value)
 		return false
 	}
 	h.lp = append(h.lp, newHashPair(field, value))
+	h.bytes += allocSize(len(field) + len(value))
 	if len(h.lp) > hashMaxListpackEntries {
 		h.convert()
 	}
@@ -130,8 +152,10 @@ func newHashPair(field, value []byte) hashPair {
 // convert turns a listpack into a hashtable.
 func (h *hash) convert() {
 	d := NewDict[string]()
+	h.bytes = 0
 	for _, p := range h.lp {
 		d.Add(p.field, p.value)
+		h.bytes += allocSize(len(p.field)) + allocSize(len(p.value))
 	}
 	h.ht, h.lp = d, nil
 }
@@ -139,12 +163,17 @@ func (h *hash) convert() {
 // del removes field and reports whether it was there.
 func (h *hash) del(field []byte) bool {
 	if h.ht != nil {
-		return h.ht.Delete(field)
+		v, ok := h.ht.Take(field)
+		if ok {
+			h.bytes -= allocSize(len(field)) + allocSize(len(v))
+		}
+		return ok
 	}
 	i := h.find(field)
 	if i < 0 {
 		return false
 	}
+	h.bytes -= allocSize(len(h.lp[i].field) + len(h.lp[i].value))
 	h.lp = slices.Delete(h.lp, i, i+1)
 	return true
 }
@@ -524,7 +553,3 @@ func cmdHScan(c *Client, args [][]byte) {
 		func() int { return seen })
 	writeScanReply(c, cursor, out)
 }
-
-// memory estimates the bytes the hash holds. (Placeholder until the
-// memory accounting lands.)
-func (h *hash) memory() int64 { return 0 }

@@ -24,6 +24,7 @@ func (e *Engine) Keyspace() []DBInfo {
 type Stats struct {
 	Dirty          int64
 	ExpiredKeys    int64
+	EvictedKeys    int64
 	KeyspaceHits   int64
 	KeyspaceMisses int64
 	Uptime         time.Duration
@@ -34,6 +35,7 @@ func (e *Engine) Stats() Stats {
 	return Stats{
 		Dirty:          e.dirty,
 		ExpiredKeys:    e.expiredKeys.Load(),
+		EvictedKeys:    e.evicted,
 		KeyspaceHits:   e.keyspaceHits.Load(),
 		KeyspaceMisses: e.keyspaceMiss.Load(),
 		Uptime:         time.Since(e.start),

@@ -50,6 +50,7 @@ func keyCommands() map[string]Handler {
 		"object|idletime": cmdObjectIdletime,
 		"object|refcount": cmdObjectRefcount,
 		"object|help":     cmdObjectHelp,
+		"memory|usage":    cmdMemoryUsage,
 	}
 }
 
@@ -121,7 +122,7 @@ func rename(c *Client, args [][]byte, nx bool) {
 	}
 	db.add(e, dst, val)
 	if expire != -1 {
-		db.setExpire(dst, expire)
+		db.setExpire(c.e, dst, expire)
 	}
 	db.delete(e, src)
 	if nx {
@@ -264,7 +265,7 @@ func cmdCopy(c *Client, args [][]byte) {
 	}
 	dst.add(c.e, newkey, val)
 	if expire != -1 {
-		dst.setExpire(newkey, expire)
+		dst.setExpire(c.e, newkey, expire)
 	}
 	c.W.WriteInt(1)
 }
@@ -298,7 +299,7 @@ func cmdMove(c *Client, args [][]byte) {
 	}
 	dst.add(c.e, key, *v)
 	if expire != -1 {
-		dst.setExpire(key, expire)
+		dst.setExpire(c.e, key, expire)
 	}
 	src.delete(c.e, key)
 	c.W.WriteInt(1)
@@ -326,6 +327,7 @@ func cmdSwapDB(c *Client, args [][]byte) {
 	if x != y {
 		x.keys, y.keys = y.keys, x.keys
 		x.expires, y.expires = y.expires, x.expires
+		x.mem, y.mem = y.mem, x.mem
 		c.e.dbFlushed(x)
 		c.e.dbFlushed(y)
 	}

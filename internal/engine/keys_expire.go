@@ -98,7 +98,7 @@ func expire(c *Client, args [][]byte, name string, relative, seconds bool) {
 	if when <= now {
 		db.delete(c.e, key)
 	} else {
-		db.setExpire(key, when)
+		db.setExpire(c.e, key, when)
 		c.e.keyChanged(db, string(key))
 	}
 	c.W.WriteInt(1)
@@ -129,7 +129,7 @@ func ttl(c *Client, args [][]byte, ms, abs bool) {
 
 func cmdPersist(c *Client, args [][]byte) {
 	db := c.db
-	if db.lookup(c.e, args[1]) == nil || !db.persist(args[1]) {
+	if db.lookup(c.e, args[1]) == nil || !db.persist(c.e, args[1]) {
 		c.W.WriteInt(0)
 		return
 	}

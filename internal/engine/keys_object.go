@@ -2,17 +2,20 @@ package engine
 
 import "bytes"
 
-// The OBJECT subcommands. The engine keeps no access time or frequency per
-// key; it behaves as Redis under its default maxmemory-policy noeviction.
+// The OBJECT subcommands.
 
 // errNoLFU is Redis's OBJECT FREQ error when no LFU policy is selected.
 const errNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
 	"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
 
+// errNoLRU is Redis's OBJECT IDLETIME error under an LFU policy.
+const errNoLRU = "ERR An LFU maxmemory policy is selected, idle time not tracked. " +
+	"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+
 // objectLookup returns the value of key for OBJECT, or nil after writing
-// the null reply.
+// the null reply. OBJECT does not count as an access.
 func objectLookup(c *Client, key []byte) *Value {
-	v := c.db.lookupRead(c.e, key)
+	v := c.db.peek(c.e, key)
 	if v == nil {
 		c.W.WriteNull()
 	}
@@ -31,16 +34,28 @@ func cmdObjectRefcount(c *Client, args [][]byte) {
 	}
 }
 
-// cmdObjectIdletime answers 0 for every key: access times are not tracked.
+// cmdObjectIdletime is the seconds since the key's last access, tracked
+// at Redis's resolution (one second) unless an LFU policy is selected.
 func cmdObjectIdletime(c *Client, args [][]byte) {
-	if v := objectLookup(c, args[2]); v != nil {
-		c.W.WriteInt(0)
+	v := objectLookup(c, args[2])
+	switch {
+	case v == nil:
+	case c.e.policy.lfu():
+		c.W.WriteError(errNoLRU)
+	default:
+		c.W.WriteInt(c.e.idleMillis(v) / 1000)
 	}
 }
 
+// cmdObjectFreq is the logarithmic access counter under an LFU policy.
 func cmdObjectFreq(c *Client, args [][]byte) {
-	if v := objectLookup(c, args[2]); v != nil {
+	v := objectLookup(c, args[2])
+	switch {
+	case v == nil:
+	case !c.e.policy.lfu():
 		c.W.WriteError(errNoLFU)
+	default:
+		c.W.WriteInt(int64(c.e.lfuDecr(v)))
 	}
 }
 

@@ -334,7 +334,7 @@ func setGeneric(c *Client, flags int, key, val, expire []byte, cmd string, intRe
 	}
 	c.store(key, old, Value{str: string(val)}, flags&optKeepTTL != 0)
 	if expire != nil {
-		c.db.setExpire(key, at)
+		c.db.setExpire(c.e, key, at)
 	}
 	switch {
 	case flags&optGet != 0:
@@ -373,10 +373,10 @@ func cmdGetEx(c *Client, args [][]byte) {
 	case flags&(optEXAT|optPXAT) != 0 && at <= c.e.nowMs():
 		c.db.delete(c.e, key)
 	case expire != nil:
-		c.db.setExpire(key, at)
+		c.db.setExpire(c.e, key, at)
 		c.e.keyChanged(c.db, string(key))
 	case flags&optPersist != 0:
-		if c.db.persist(key) {
+		if c.db.persist(c.e, key) {
 			c.e.keyChanged(c.db, string(key))
 		}
 	}

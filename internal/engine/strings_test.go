@@ -14,6 +14,7 @@ type fakeObject struct{ object }
 
 func (fakeObject) typeName() string { return "hash" }
 func (fakeObject) encoding() string { return "listpack" }
+func (fakeObject) memory() int64    { return 0 }
 
 const wrongType = "-" + errWrongType + "\r\n"
 

@@ -342,6 +342,54 @@ func (rd *Reader) fill() error {
 	return nil
 }
 
+// ErrBufferFull is returned by ReadMore when the limit of unread bytes is
+// reached.
+var ErrBufferFull = errors.New("resp: read buffer full")
+
+// ReadMore reads once from the connection into the buffer without parsing
+// and without calling BeforeBlock, keeping at most limit unread bytes. A
+// server waiting for something else (a blocked command) uses it to notice
+// a peer that leaves, while commands sent meanwhile wait in the buffer
+// for the next ReadCommand. It returns ErrBufferFull, without reading,
+// when limit bytes are already buffered; read errors are as for
+// ReadCommand (a deadline is not final).
+func (rd *Reader) ReadMore(limit int) error {
+	if rd.err != nil {
+		return rd.err
+	}
+	if rd.w-rd.r >= limit {
+		return ErrBufferFull
+	}
+	if rd.r > 0 && cap(rd.buf)-rd.w < minRead {
+		// Offsets of a partial command are relative to r: moving the
+		// unread bytes to the front keeps them valid.
+		n := copy(rd.buf, rd.buf[rd.r:rd.w])
+		rd.r, rd.w = 0, n
+	}
+	if cap(rd.buf)-rd.w < minRead && cap(rd.buf) < limit {
+		nb := make([]byte, min(max(2*cap(rd.buf), rd.w+minRead), limit))
+		copy(nb, rd.buf[:rd.w])
+		rd.buf = nb
+	}
+	rd.buf = rd.buf[:cap(rd.buf)]
+	end := min(len(rd.buf), rd.r+limit)
+	if end <= rd.w {
+		return ErrBufferFull
+	}
+	n, err := rd.rd.Read(rd.buf[rd.w:end])
+	rd.w += n
+	if err != nil {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			rd.err = err
+		}
+		if n > 0 {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
 // parseInt parses a decimal integer the way Redis's string2ll does: an
 // optional minus sign, no plus sign, no leading zeros, no spaces.
 func parseInt(b []byte) (int64, bool) {

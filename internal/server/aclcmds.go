@@ -138,14 +138,17 @@ func (c *conn) configParams() [][2]string {
 		maxClients = DefaultMaxClients
 	}
 	lim := resp.DefaultLimits()
+	c.lock()
+	mem := c.s.eng.Memory()
+	c.unlock()
 	return [][2]string{
 		{"appendfsync", "everysec"},
 		{"appendonly", "no"},
 		{"cluster-enabled", "no"},
 		{"databases", strconv.Itoa(c.s.eng.Databases())},
 		{"maxclients", strconv.Itoa(maxClients)},
-		{"maxmemory", "0"},
-		{"maxmemory-policy", "noeviction"},
+		{"maxmemory", strconv.FormatInt(mem.MaxMemory, 10)},
+		{"maxmemory-policy", mem.Policy.String()},
 		{"proto-max-bulk-len", strconv.FormatInt(lim.MaxBulk, 10)},
 		{"save", ""},
 		{"timeout", strconv.Itoa(int(sec.IdleTimeout.Seconds()))},

@@ -85,8 +85,9 @@ type conn struct {
 	woken    atomic.Bool
 	deadline time.Time // the read deadline this goroutine set; zero: none
 
-	tx txState // MULTI/EXEC and WATCH (multi.go)
-	ps psState // pub/sub subscriptions (pubsub.go)
+	tx  txState   // MULTI/EXEC and WATCH (multi.go)
+	blk blockWait // a blocked command (blocking.go)
+	ps  psState   // pub/sub subscriptions (pubsub.go)
 }
 
 func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *conn {
@@ -117,6 +118,10 @@ func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *c
 	c.rd.CheckInline = c.checkInline
 	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
+	c.ec.SetUnblockHook(c.unblocked)
+	c.blk.sig = make(chan struct{}, 1)
+	c.tx.count.Store(-1)
+	c.tx.limit = maxTxBytes
 	c.proto.Store(2)
 	c.rbs.Store(int64(c.rd.BufferCap()))
 	c.lastActive.Store(c.created.UnixNano())
@@ -290,9 +295,11 @@ func (c *conn) exec(args [][]byte) {
 	spec, errReply := s.table.Resolve(args, s.available)
 	if spec == nil {
 		c.replyError(errReply)
+		c.txFlag()
 		return
 	}
 	if !c.permit(spec, args) {
+		c.txFlag()
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -309,17 +316,32 @@ func (c *conn) exec(args [][]byte) {
 		return
 	}
 	c.lock()
-	mark := c.w.Buffered()
-	s.eng.Exec(c.ec, spec, args)
-	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
-		c.counters.errorReplies.Add(1)
-	}
-	if d := int32(c.ec.DB()); d != c.db.Load() {
-		c.db.Store(d)
+	c.execEngine(spec, args)
+	if c.ec.Blocking() {
+		mark := c.w.Buffered()
+		c.waitBlocked()
+		c.countError(mark)
 	}
 	c.batch++
 	if c.batch >= maxBatch {
 		c.unlock()
+	}
+}
+
+// execEngine runs a command on the engine; the caller holds the lock.
+func (c *conn) execEngine(spec *command.Spec, args [][]byte) {
+	mark := c.w.Buffered()
+	c.s.eng.Exec(c.ec, spec, args)
+	c.countError(mark)
+	if d := int32(c.ec.DB()); d != c.db.Load() {
+		c.db.Store(d)
+	}
+}
+
+// countError counts an error reply written after mark.
+func (c *conn) countError(mark int) {
+	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
+		c.counters.errorReplies.Add(1)
 	}
 }
 
@@ -364,6 +386,7 @@ func (c *conn) replyError(msg string) {
 func (c *conn) stopReading(writeBy time.Time) {
 	c.stopping.Store(true)
 	_ = c.nc.SetReadDeadline(time.Now())
+	c.signal()
 	_ = c.nc.SetWriteDeadline(writeBy)
 }
 
@@ -373,6 +396,7 @@ func (c *conn) stopReading(writeBy time.Time) {
 func (c *conn) kill() {
 	c.killed.Store(true)
 	_ = c.nc.SetDeadline(time.Now())
+	c.signal()
 }
 
 func (c *conn) close() {
@@ -382,7 +406,8 @@ func (c *conn) close() {
 	})
 }
 
-// countingReader counts the bytes read for INFO's net input.
+// countingReader counts the bytes read for INFO's net input. A deadline
+// error passes through as it is: it may be a wake-up (see wakeup).
 type countingReader struct {
 	r io.Reader
 	n *atomic.Int64
@@ -391,9 +416,6 @@ type countingReader struct {
 func (cr countingReader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	cr.n.Add(int64(n))
-	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-		err = io.EOF
-	}
 	return n, err
 }
 

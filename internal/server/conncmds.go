@@ -15,7 +15,7 @@ import (
 // concern the connection or the whole instance rather than the data.
 func (s *Server) connCommands() map[string]connHandler {
 	all := map[string]connHandler{}
-	for _, part := range []map[string]connHandler{s.baseCommands(), txCommands(), pubsubCommands()} {
+	for _, part := range []map[string]connHandler{s.baseCommands(), txCommands(), blockingCommands(), pubsubCommands()} {
 		for name, h := range part {
 			if _, dup := all[name]; dup {
 				panic("server: two handlers for " + name)
@@ -190,16 +190,14 @@ func cmdClientInfo(c *conn, args [][]byte) {
 
 func cmdClientList(c *conn, args [][]byte) {
 	var ids map[int64]bool
+	typ := ""
 	for j := 2; j < len(args); j++ {
 		more := len(args) - 1 - j
 		switch {
 		case bytes.EqualFold(args[j], []byte("type")) && more >= 1:
-			t := strings.ToLower(string(args[j+1]))
-			switch t {
-			case "normal":
-			case "master", "replica", "slave", "pubsub":
-				// No such clients yet: an empty list.
-				ids = map[int64]bool{}
+			typ = strings.ToLower(string(args[j+1]))
+			switch typ {
+			case "normal", "master", "replica", "slave", "pubsub":
 			default:
 				c.replyError("ERR Unknown client type '" + string(args[j+1]) + "'")
 				return
@@ -224,13 +222,23 @@ func cmdClientList(c *conn, args [][]byte) {
 	}
 	var b strings.Builder
 	for _, o := range c.s.sortedConns() {
-		if ids != nil && !ids[o.id] {
+		if (ids != nil && !ids[o.id]) || (typ != "" && o.clientType() != typ) {
 			continue
 		}
 		b.WriteString(o.info())
 		b.WriteByte('\n')
 	}
 	c.w.WriteVerbatim("txt", b.String())
+}
+
+// clientType is the connection's type for CLIENT LIST and CLIENT KILL
+// TYPE: pubsub while it has subscriptions, else normal (replicas and
+// masters do not exist here).
+func (c *conn) clientType() string {
+	if c.ps.total() > 0 {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 // info renders the connection as a CLIENT LIST line, in Redis 7's field
@@ -263,16 +271,25 @@ func (c *conn) info() string {
 	f("name", name)
 	i("age", int64(now.Sub(c.created)/time.Second))
 	i("idle", int64(idle/time.Second))
-	f("flags", "N")
+	flags := ""
+	if c.ps.total() > 0 {
+		flags += "P"
+	}
+	flags += c.stateFlags()
+	if flags == "" {
+		flags = "N"
+	}
+	f("flags", flags)
 	i("db", int64(c.db.Load()))
-	i("sub", 0)
-	i("psub", 0)
-	i("ssub", 0)
-	i("multi", -1)
+	sub, psub, ssub := c.pubsubCounts()
+	i("sub", sub)
+	i("psub", psub)
+	i("ssub", ssub)
+	i("multi", int64(c.tx.count.Load()))
 	i("qbuf", 0)
 	i("qbuf-free", 0)
 	i("argv-mem", 0)
-	i("multi-mem", 0)
+	i("multi-mem", c.tx.mem.Load())
 	i("rbs", c.rbs.Load())
 	i("rbp", 0)
 	i("obl", 0)
@@ -368,7 +385,7 @@ func cmdClientKill(c *conn, args [][]byte) {
 			addr != "" && o.raddr != addr,
 			laddr != "" && o.laddr != laddr,
 			user != "" && user != o.userName(),
-			typ != "" && typ != "normal",
+			typ != "" && typ != o.clientType(),
 			skipMe && o == c:
 			continue
 		}
@@ -405,6 +422,8 @@ func cmdClientHelp(c *conn, args [][]byte) {
 		"    Return information about client connections. Options: TYPE, ID.",
 		"GETNAME",
 		"    Return the name of the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
 		"HELP",

@@ -66,17 +66,32 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		}
 	case "clients":
 		kv("connected_clients", s.clientCount())
-		kv("blocked_clients", 0)
+		kv("blocked_clients", s.eng.BlockedClients())
 	case "memory":
-		used := heapBytes()
+		// used_memory is the engine's estimate of its dataset, from the
+		// data structures (what maxmemory limits); the Go heap and the
+		// RSS are reported beside it, as measured.
+		c.lock()
+		used := uint64(max(s.eng.UsedMemory(), 0))
+		mem := s.eng.Memory()
+		c.unlock()
+		s.notePeak(used)
 		kv("used_memory", used)
 		kv("used_memory_human", humanBytes(used))
 		rss := rssBytes()
 		kv("used_memory_rss", rss)
 		kv("used_memory_rss_human", humanBytes(rss))
-		kv("maxmemory", 0)
-		kv("maxmemory_human", "0B")
-		kv("maxmemory_policy", "noeviction")
+		peak := s.peakMemory.Load()
+		kv("used_memory_peak", peak)
+		kv("used_memory_peak_human", humanBytes(peak))
+		kv("used_memory_dataset", used)
+		kv("used_memory_go_heap", heapBytes())
+		kv("maxmemory", mem.MaxMemory)
+		kv("maxmemory_human", humanBytes(uint64(mem.MaxMemory)))
+		kv("maxmemory_policy", mem.Policy.String())
+		if used > 0 {
+			kv("mem_fragmentation_ratio", strconv.FormatFloat(float64(rss)/float64(used), 'f', 2, 64))
+		}
 		kv("mem_allocator", "go")
 	case "persistence":
 		kv("loading", 0)
@@ -93,6 +108,10 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		kv("total_net_output_bytes", t.netOutputBytes.Load())
 		kv("rejected_connections", s.rejectedConnections.Load())
 		kv("expired_keys", es.ExpiredKeys)
+		kv("evicted_keys", es.EvictedKeys)
+		kv("pubsub_channels", s.pubsubChannelCount())
+		kv("pubsub_patterns", s.pubsubPatternCount())
+		kv("pubsubshard_channels", s.pubsubShardChannelCount())
 		kv("keyspace_hits", es.KeyspaceHits)
 		kv("keyspace_misses", es.KeyspaceMisses)
 		kv("total_error_replies", t.errorReplies.Load())
@@ -162,5 +181,15 @@ func humanBytes(n uint64) string {
 		return fmt.Sprintf("%.2fM", float64(n)/(unit*unit))
 	default:
 		return fmt.Sprintf("%.2fG", float64(n)/(unit*unit*unit))
+	}
+}
+
+// notePeak records the highest used_memory seen.
+func (s *Server) notePeak(used uint64) {
+	for {
+		p := s.peakMemory.Load()
+		if used <= p || s.peakMemory.CompareAndSwap(p, used) {
+			return
+		}
 	}
 }

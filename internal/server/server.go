@@ -39,6 +39,7 @@ type Options struct {
 	Listen    []string // "host:port" or "unix:/path"
 	DataDir   string
 	Databases int
+	Memory    engine.MemoryOptions // maxmemory and its policy
 	Logger    *slog.Logger
 	Table     *command.Table // shared, read-only
 
@@ -83,6 +84,7 @@ type Server struct {
 	peerOf  func(net.Conn) (netip.Addr, guard.Class)
 	quit    chan struct{} // closed by Shutdown: ends AUTH delays
 	stepUps *stepUpGuard
+	pubsub  psRegistry // channels, patterns and their subscribers (pubsub_registry.go)
 
 	countsMu sync.Mutex
 	counts   map[monitor.Type]int64 // events of this instance, for INFO
@@ -94,6 +96,7 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	connectionsReceived   atomic.Int64
+	peakMemory            atomic.Uint64 // highest used_memory INFO reported
 	rejectedConnections   atomic.Int64
 	crossProtocolAttempts atomic.Int64
 	authFailures          atomic.Int64
@@ -182,7 +185,7 @@ func New(opts Options) (*Server, error) {
 	lo := opts.Security.Lockout
 	lo.AccountExists = func(name string) bool { return s.pol.Load().accounts[name] != nil }
 	s.lockout = auth.NewLockout(lo, opts.Now)
-	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table})
+	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table, Memory: opts.Memory})
 	s.handlers = make([]connHandler, s.table.Len())
 	for name, h := range s.connCommands() {
 		spec := s.lookupName(name)
@@ -405,4 +408,12 @@ func (s *Server) clientCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// SetMemory changes the instance's memory limit and policy while it runs
+// (SIGHUP, console).
+func (s *Server) SetMemory(o engine.MemoryOptions) {
+	s.eng.Lock()
+	s.eng.SetMemory(o)
+	s.eng.Unlock()
 }
