@@ -369,7 +369,7 @@ func (e *Engine) rerun(c *Client) {
 				c.W.WriteError("ERR internal error while running '" + b.spec.Name + "'")
 			}
 		}()
-		e.handlers[b.spec.ID](c, b.args)
+		e.logged(c, b.spec, e.handlers[b.spec.ID], b.args)
 	}()
 	c.W = w
 	if b.again && b.w.Buffered() == mark {

@@ -122,7 +122,7 @@ func (db *DB) expireAt(key []byte) int64 {
 // expireIfNeeded deletes key if its time has passed and reports whether it
 // did.
 func (db *DB) expireIfNeeded(e *Engine, key []byte) bool {
-	if db.expires.Len() == 0 {
+	if db.expires.Len() == 0 || e.prop.loading {
 		return false
 	}
 	p := db.expires.Get(key)
@@ -135,6 +135,7 @@ func (db *DB) expireIfNeeded(e *Engine, key []byte) bool {
 
 // expireKey deletes an expired key.
 func (db *DB) expireKey(e *Engine, key string) {
+	e.preserve(db, []byte(key))
 	if v, ok := db.keys.Take([]byte(key)); ok {
 		db.account(e, -keyCost(key, &v))
 	}
@@ -142,12 +143,27 @@ func (db *DB) expireKey(e *Engine, key string) {
 		db.account(e, -expireCost(key))
 	}
 	e.expiredKeys.Add(1)
-	e.touched(db, key)
+	e.dirty++
+	e.touchWatched(db, key)
+	e.feedDel(db, key)
 }
 
 // lookup returns the live value of key or nil, deleting it first when it
 // has expired. It does not count hits or misses.
 func (db *DB) lookup(e *Engine, key []byte) *Value {
+	v := db.find(e, key)
+	if v != nil && e.snap != nil {
+		// The caller may change the value in place: a running snapshot
+		// keeps the version it had. (It may move in the dict: look again.)
+		e.snap.save(db, key)
+		v = db.keys.Get(key)
+	}
+	return v
+}
+
+// find is lookup for reading: the live value of key or nil, deleting it
+// first when it has expired, and recording the access.
+func (db *DB) find(e *Engine, key []byte) *Value {
 	v := db.keys.Get(key)
 	if v == nil {
 		return nil
@@ -174,7 +190,7 @@ func (db *DB) peek(e *Engine, key []byte) *Value {
 // lookupRead is lookup for a read command: it counts keyspace hits and
 // misses for INFO.
 func (db *DB) lookupRead(e *Engine, key []byte) *Value {
-	v := db.lookup(e, key)
+	v := db.find(e, key)
 	if v == nil {
 		e.keyspaceMiss.Add(1)
 	} else {
@@ -185,6 +201,7 @@ func (db *DB) lookupRead(e *Engine, key []byte) *Value {
 
 // set stores v under key, dropping any time to live unless keepTTL.
 func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
+	e.preserve(db, key)
 	if p := db.keys.Get(key); p != nil {
 		old := valueCost(p)
 		e.prepare(&v)
@@ -207,6 +224,7 @@ func (db *DB) set(e *Engine, key []byte, v Value, keepTTL bool) {
 // add stores v under a key that the caller knows is absent and returns the
 // stored value.
 func (db *DB) add(e *Engine, key []byte, v Value) *Value {
+	e.preserve(db, key)
 	e.prepare(&v)
 	p := db.keys.Add(string(key), v)
 	db.account(e, keyCost(string(key), p))
@@ -219,6 +237,7 @@ func (db *DB) add(e *Engine, key []byte, v Value) *Value {
 
 // delete removes key and its expiry; it reports whether the key existed.
 func (db *DB) delete(e *Engine, key []byte) bool {
+	e.preserve(db, key)
 	v, ok := db.keys.Take(key)
 	if !ok {
 		return false
@@ -233,6 +252,8 @@ func (db *DB) delete(e *Engine, key []byte) bool {
 
 // setExpire sets the expiry of an existing key.
 func (db *DB) setExpire(e *Engine, key []byte, at int64) {
+	e.preserve(db, key)
+	e.noteExpire(db, key, at)
 	if p := db.expires.Get(key); p != nil {
 		*p = at
 		return
@@ -243,6 +264,7 @@ func (db *DB) setExpire(e *Engine, key []byte, at int64) {
 
 // persist removes the expiry of key and reports whether it had one.
 func (db *DB) persist(e *Engine, key []byte) bool {
+	e.preserve(db, key)
 	if db.expires.Len() > 0 && db.expires.Delete(key) {
 		db.account(e, -expireCost(string(key)))
 		return true
@@ -272,12 +294,14 @@ func (e *Engine) keyChanged(db *DB, key string) {
 // and invalidates WATCHes.
 func (e *Engine) touched(db *DB, key string) {
 	e.dirty++
+	e.prop.changes++
 	e.touchWatched(db, key)
 }
 
 // dbFlushed is called when a whole database is emptied.
 func (e *Engine) dbFlushed(db *DB) {
 	e.dirty++
+	e.prop.changes++
 	e.touchWatchedDB(db)
 	e.signalReadyDB(db)
 }

@@ -52,6 +52,8 @@ type Engine struct {
 	evictNext  int // next database for random eviction
 	pool       []candidate
 
+	prop     propState     // the append-only feed (propagate.go); under mu
+	snap     *Snapshot     // a running point-in-time snapshot (cow.go); under mu
 	blocking blockRegistry // clients blocked on keys (blocking.go); under mu
 	watches  watchRegistry // WATCHed keys (multi.go); under mu
 
@@ -89,6 +91,7 @@ func New(opts Options) *Engine {
 		e.dbs = append(e.dbs, newDB(i))
 	}
 	e.SetMemory(opts.Memory)
+	e.prop.db = -1
 	e.handlers = make([]Handler, e.table.Len())
 	for name, h := range e.commands() {
 		spec := e.table.Lookup([]byte(name))
@@ -160,7 +163,7 @@ func (e *Engine) Exec(c *Client, spec *command.Spec, args [][]byte) {
 			c.W.WriteError("ERR internal error while running '" + spec.Name + "'")
 		}
 	}()
-	h(c, args)
+	e.logged(c, spec, h, args)
 	e.afterExec(c, spec, args)
 }
 
@@ -211,6 +214,9 @@ func (e *Engine) activeExpireLoop() {
 // expired ones, repeating while more than a quarter of a sample had expired
 // and the time budget lasts. The caller holds the lock.
 func (e *Engine) activeExpireCycle(budget time.Duration) {
+	if e.prop.loading {
+		return
+	}
 	deadline := time.Now().Add(budget)
 	now := e.nowMs()
 	for _, db := range e.dbs {

@@ -187,6 +187,7 @@ func (e *Engine) admitMemory() bool {
 			return false
 		}
 		db.delete(e, []byte(key))
+		e.feedDel(db, key)
 		e.evicted++
 	}
 	return true

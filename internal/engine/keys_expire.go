@@ -95,7 +95,7 @@ func expire(c *Client, args [][]byte, name string, relative, seconds bool) {
 			return
 		}
 	}
-	if when <= now {
+	if when <= now && !c.e.prop.loading {
 		db.delete(c.e, key)
 	} else {
 		db.setExpire(c.e, key, when)

@@ -96,12 +96,16 @@ func (c *Client) WatchTouched() bool {
 // BeginExec starts running a transaction's commands: they may not block,
 // and clients blocked on keys they make ready are served at EndExec. The
 // caller holds the lock.
-func (c *Client) BeginExec() { c.tx.exec = true }
+func (c *Client) BeginExec() {
+	c.tx.exec = true
+	c.e.beginExecFeed()
+}
 
 // EndExec ends the transaction begun by BeginExec and serves the clients
 // blocked on the keys it made ready. The caller holds the lock.
 func (c *Client) EndExec() {
 	c.tx.exec = false
+	c.e.endExecFeed()
 	if len(c.e.blocking.ready) > 0 {
 		c.e.serveReady()
 	}

@@ -370,7 +370,7 @@ func cmdGetEx(c *Client, args [][]byte) {
 	}
 	c.W.WriteBulkString(v.str)
 	switch {
-	case flags&(optEXAT|optPXAT) != 0 && at <= c.e.nowMs():
+	case flags&(optEXAT|optPXAT) != 0 && at <= c.e.nowMs() && !c.e.prop.loading:
 		c.db.delete(c.e, key)
 	case expire != nil:
 		c.db.setExpire(c.e, key, at)
