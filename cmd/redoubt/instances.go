@@ -42,11 +42,17 @@ func (sh *shared) options(inst config.Instance, table *command.Table) (server.Op
 		DataDir:   inst.Data,
 		Databases: inst.Databases,
 		Memory:    inst.Memory,
-		Logger:    sh.log,
-		Table:     table,
-		Security:  &sec,
-		Events:    sh.events,
-		Verifier:  sh.verifier,
+		Persistence: server.Persistence{
+			Enabled:        inst.Persistence.Enabled,
+			Fsync:          inst.Persistence.Fsync,
+			RewritePercent: inst.Persistence.RewritePercent,
+			RewriteMinSize: inst.Persistence.RewriteMinSize,
+		},
+		Logger:   sh.log,
+		Table:    table,
+		Security: &sec,
+		Events:   sh.events,
+		Verifier: sh.verifier,
 	}, nil
 }
 

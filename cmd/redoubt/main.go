@@ -94,11 +94,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wg.Wait()
 	}
 	for _, inst := range cfg.Instances {
-		if err := os.MkdirAll(inst.Data, 0o700); err != nil {
-			log.Error("cannot create data directory", "instance", inst.Name, "dir", inst.Data, "err", err)
-			stopAll()
-			return 1
-		}
 		opts, err := shared.options(inst, table)
 		if err != nil {
 			log.Error("cannot start", "instance", inst.Name, "err", err)

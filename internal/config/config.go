@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"redoubt/internal/aof"
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
@@ -43,6 +44,8 @@ type Instance struct {
 	Data      string   // data directory
 	Databases int
 	Memory    engine.MemoryOptions // maxmemory and maxmemory_policy
+	// Persistence is the append-only file (appendonly, appendfsync …).
+	Persistence Persistence
 
 	// The front door (see security.go).
 	Public      bool
@@ -72,6 +75,7 @@ func newInstance(name string) Instance {
 		MaxClients:  DefaultMaxClients,
 		PerAddress:  DefaultPerAddress,
 		AuthTimeout: DefaultAuthTimeout,
+		Persistence: Persistence{Enabled: true, Fsync: aof.FsyncEverySec},
 	}
 }
 

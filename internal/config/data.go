@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"redoubt/internal/aof"
 	"redoubt/internal/engine"
 )
 
@@ -13,6 +14,10 @@ import (
 func dataKeys() [][2]string {
 	return [][2]string{
 		{"instances[].maxmemory", "memory limit of the dataset: bytes or a size such as 100mb, 2gb (1k = 1000, 1kb = 1024; default 0 = no limit)"},
+		{"instances[].appendonly", "keep an append-only file in the data directory, replayed at start (default true)"},
+		{"instances[].appendfsync", "when the file is fsynced: always (before each reply), everysec (default; written to the OS before each reply), no"},
+		{"instances[].auto_aof_rewrite_percentage", "rewrite the file when it has grown by this percentage since the last rewrite (default 100; 0 never)"},
+		{"instances[].auto_aof_rewrite_min_size", "and is at least this large (default 64mb)"},
 		{"instances[].maxmemory_policy", "what to do at the limit: noeviction (default: refuse writes with an OOM error), allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl"},
 	}
 }
@@ -22,6 +27,21 @@ func (p *parser) dataKey(inst *Instance, k, v *yaml.Node) bool {
 	switch k.Value {
 	case "maxmemory":
 		inst.Memory.MaxMemory = p.size(v)
+	case "appendonly":
+		inst.Persistence.Enabled = p.boolean(v)
+	case "appendfsync":
+		pol, err := aof.ParsePolicy(p.str(v))
+		if err != nil {
+			p.errorf(v, "appendfsync must be always, everysec or no")
+		}
+		inst.Persistence.Fsync = pol
+	case "auto_aof_rewrite_percentage":
+		inst.Persistence.RewritePercent = p.count(v, 0, 1<<20)
+		if inst.Persistence.RewritePercent == 0 {
+			inst.Persistence.RewritePercent = -1 // never
+		}
+	case "auto_aof_rewrite_min_size":
+		inst.Persistence.RewriteMinSize = p.size(v)
 	case "maxmemory_policy":
 		pol, ok := engine.ParsePolicy(p.str(v))
 		if !ok {
@@ -66,4 +86,12 @@ func ParseSize(s string) (int64, bool) {
 		return 0, false
 	}
 	return n * mult, true
+}
+
+// Persistence is an instance's append-only file settings.
+type Persistence struct {
+	Enabled        bool
+	Fsync          aof.Policy
+	RewritePercent int   // 0: the default (100); negative: never
+	RewriteMinSize int64 // 0: the default (64 MiB)
 }

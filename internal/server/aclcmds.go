@@ -142,8 +142,8 @@ func (c *conn) configParams() [][2]string {
 	mem := c.s.eng.Memory()
 	c.unlock()
 	return [][2]string{
-		{"appendfsync", "everysec"},
-		{"appendonly", "no"},
+		{"appendfsync", c.s.appendfsyncName()},
+		{"appendonly", c.s.appendonlyName()},
 		{"cluster-enabled", "no"},
 		{"databases", strconv.Itoa(c.s.eng.Databases())},
 		{"maxclients", strconv.Itoa(maxClients)},

@@ -68,7 +68,7 @@ func (c *conn) waitBlocked() {
 	}
 	c.unlock()
 	c.lastActive.Store(time.Now().UnixNano())
-	werr := c.w.Flush() // the replies of the commands before this one
+	werr := c.flush() // the replies of the commands before this one
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -102,6 +102,7 @@ func (c *conn) waitBlocked() {
 		}
 		c.lock()
 		if c.ec.FinishBlock() {
+			c.notePos(c.s.feed.last) // served by another's command
 			break
 		}
 		if werr != nil || c.killed.Load() || c.stopping.Load() ||
@@ -119,7 +120,7 @@ func (c *conn) waitBlocked() {
 		c.unlock()
 		if c.woken.Swap(false) {
 			c.onWake() // pub/sub messages arrive while blocked
-			werr = c.w.Flush()
+			werr = c.flush()
 		}
 	}
 	if !c.killed.Load() && !c.stopping.Load() {

@@ -85,6 +85,11 @@ type conn struct {
 	woken    atomic.Bool
 	deadline time.Time // the read deadline this goroutine set; zero: none
 
+	// Durability: the append-only file position this connection's
+	// replies wait for (written under the engine lock), and the one
+	// already committed.
+	aofPos, committed uint64
+
 	tx  txState   // MULTI/EXEC and WATCH (multi.go)
 	blk blockWait // a blocked command (blocking.go)
 	ps  psState   // pub/sub subscriptions (pubsub.go)
@@ -161,7 +166,7 @@ func (c *conn) serve() {
 			if err == errInlineRefused {
 				c.unlock()
 				c.replyError(inlineRefusedReply)
-				_ = c.w.Flush()
+				_ = c.flush()
 				return
 			}
 			var pe *resp.ProtocolError
@@ -172,18 +177,18 @@ func (c *conn) serve() {
 				c.counters.errorReplies.Add(1)
 			}
 			c.unlock()
-			_ = c.w.Flush()
+			_ = c.flush()
 			return
 		}
 		c.exec(args)
 		if c.closeAfter || c.killed.Load() {
 			c.unlock()
-			_ = c.w.Flush()
+			_ = c.flush()
 			return
 		}
 		if c.w.Buffered() > flushThreshold {
 			c.unlock()
-			if c.w.Flush() != nil {
+			if c.flush() != nil {
 				return
 			}
 		}
@@ -264,7 +269,7 @@ func (c *conn) beforeBlock() error {
 		c.woken.Store(false)
 		c.onWake()
 	}
-	return c.w.Flush()
+	return c.flush()
 }
 
 func (c *conn) lock() {
@@ -329,9 +334,19 @@ func (c *conn) exec(args [][]byte) {
 }
 
 // execEngine runs a command on the engine; the caller holds the lock.
+// While the append-only file cannot be written, write commands are
+// refused, as Redis's MISCONF.
 func (c *conn) execEngine(spec *command.Spec, args [][]byte) {
+	if c.s.aofFailed.Load() && spec.Flags&command.FlagWrite != 0 {
+		if msg := c.s.durabilityRefusal(); msg != "" {
+			c.replyError(msg)
+			return
+		}
+	}
 	mark := c.w.Buffered()
+	before := c.s.feed.last
 	c.s.eng.Exec(c.ec, spec, args)
+	c.notePos(before)
 	c.countError(mark)
 	if d := int32(c.ec.DB()); d != c.db.Load() {
 		c.db.Store(d)
@@ -429,4 +444,32 @@ func (cw countingWriter) Write(p []byte) (int, error) {
 	n, err := cw.w.Write(p)
 	cw.n.Add(int64(n))
 	return n, err
+}
+
+// notePos records that the replies written so far wait for the
+// append-only file up to where it is now, if it moved past before. The
+// caller holds the engine lock.
+func (c *conn) notePos(before uint64) {
+	if last := c.s.feed.last; last != before {
+		c.aofPos = last
+	}
+}
+
+// flush writes the buffered replies, first making the changes they
+// acknowledge as durable as appendfsync says (fsynced under always,
+// written to the OS under everysec and no). If that fails, the replies
+// are dropped and the connection closes: a client is never told a write
+// is stored that may not be.
+func (c *conn) flush() error {
+	if c.aofPos > c.committed {
+		if err := c.s.store.aof.Commit(c.aofPos); err != nil {
+			c.w.Reset()
+			c.s.log.Error("append-only file not durable: closing the connection without its replies",
+				"instance", c.s.opts.Name, "client", c.raddr, "err", err)
+			c.closeAfter = true
+			return err
+		}
+		c.committed = c.aofPos
+	}
+	return c.w.Flush()
 }

@@ -57,6 +57,7 @@ func (s *Server) baseCommands() map[string]connHandler {
 		"acl|log":                 cmdACLLog,
 		"acl|help":                cmdACLHelp,
 		"config|get":              cmdConfigGet,
+		"bgrewriteaof":            cmdBGRewriteAOF,
 		"redoubt|stepup":          cmdRedoubtStepUp,
 		"redoubt|help":            cmdRedoubtHelp,
 	}

@@ -94,8 +94,7 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		}
 		kv("mem_allocator", "go")
 	case "persistence":
-		kv("loading", 0)
-		kv("aof_enabled", 0)
+		s.persistenceInfo(kv)
 		c.lock()
 		kv("rdb_changes_since_last_save", s.eng.Stats().Dirty)
 	case "stats":

@@ -40,8 +40,11 @@ type Options struct {
 	DataDir   string
 	Databases int
 	Memory    engine.MemoryOptions // maxmemory and its policy
-	Logger    *slog.Logger
-	Table     *command.Table // shared, read-only
+	// Persistence is the append-only file in DataDir; the zero value is
+	// off (DefaultPersistence is what a configured instance gets).
+	Persistence Persistence
+	Logger      *slog.Logger
+	Table       *command.Table // shared, read-only
 
 	// Security is the front door; nil means DefaultSecurity.
 	Security *Security
@@ -97,6 +100,9 @@ type Server struct {
 
 	connectionsReceived   atomic.Int64
 	peakMemory            atomic.Uint64 // highest used_memory INFO reported
+	store                 *store        // data directory and append-only file (persist.go)
+	feed                  aofFeed       // the engine's changes to the file; under the engine lock
+	aofFailed             atomic.Bool   // the file is in the failed state: writes are refused
 	rejectedConnections   atomic.Int64
 	crossProtocolAttempts atomic.Int64
 	authFailures          atomic.Int64
@@ -194,6 +200,10 @@ func New(opts Options) (*Server, error) {
 		}
 		s.handlers[spec.ID] = h
 	}
+	if err := s.openStore(opts); err != nil {
+		s.eng.Close()
+		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
+	}
 	return s, nil
 }
 
@@ -265,10 +275,14 @@ func (s *Server) janitor() {
 	defer s.wg.Done()
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
+	rw := time.NewTicker(time.Second)
+	defer rw.Stop()
 	for {
 		select {
 		case <-t.C:
 			s.lockEvents(s.lockout.Sweep())
+		case <-rw.C:
+			s.maybeRewrite()
 		case <-s.quit:
 			return
 		}
@@ -400,6 +414,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.eng.Close()
+	if serr := s.closeStore(); serr != nil {
+		s.log.Error("closing the data directory", "instance", s.opts.Name, "err", serr)
+		if err == nil {
+			err = serr
+		}
+	}
 	return err
 }
 
