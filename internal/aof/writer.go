@@ -60,6 +60,10 @@ const (
 	DefaultInterval       = time.Second
 	slowFsync             = 2 * time.Second // an fsync this slow is counted, as Redis's aof_delayed_fsync
 	maxRetainedBuffer     = 16 << 20        // a larger idle buffer is released
+	// maxUnsynced bounds the bytes kept in memory until they are fsynced
+	// (for the retry after a failure) under everysec: past it the
+	// background goroutine fsyncs early.
+	maxUnsynced = 32 << 20
 )
 
 // Options configure a Writer. The zero value is everysec with Redis's
@@ -324,8 +328,9 @@ func (w *Writer) appendedLocked(n int) uint64 {
 	w.appended += uint64(len(w.store) - n)
 	seq := w.appended
 	pending := seq - w.written.Load()
+	retained := seq - w.dropped
 	w.mu.Unlock()
-	if pending >= uint64(w.opts.WriteThreshold) && w.opts.Fsync != FsyncAlways {
+	if (pending >= uint64(w.opts.WriteThreshold) || retained >= maxUnsynced) && w.opts.Fsync != FsyncAlways {
 		select {
 		case w.kick <- struct{}{}:
 		default:
@@ -531,7 +536,12 @@ func (w *Writer) loop() {
 			return
 		case <-w.kick:
 			if w.Err() == nil {
-				_ = w.write(w.Position())
+				pos := w.Position()
+				if w.write(pos) == nil && w.opts.Fsync == FsyncEverySec && w.retainedBytes() >= maxUnsynced {
+					// Under a heavy write load, fsync before the second is
+					// up rather than hold more than maxUnsynced in memory.
+					_ = w.sync(pos)
+				}
 			}
 		case <-t.C:
 			if w.Err() != nil {
@@ -637,4 +647,11 @@ func (w *Writer) Close() error {
 	w.syncMu.Unlock()
 	w.writeMu.Unlock()
 	return err
+}
+
+// retainedBytes is how many appended bytes are still kept in memory.
+func (w *Writer) retainedBytes() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.appended - w.dropped
 }

@@ -465,7 +465,7 @@ func (c *conn) flush() error {
 		if err := c.s.store.aof.Commit(c.aofPos); err != nil {
 			c.w.Reset()
 			c.s.log.Error("append-only file not durable: closing the connection without its replies",
-				"instance", c.s.opts.Name, "client", c.raddr, "err", err)
+				"client", c.raddr, "err", err)
 			c.closeAfter = true
 			return err
 		}
