@@ -19,10 +19,14 @@ vet:
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# A short run of every fuzz target (the seed corpus also runs in `make test`).
+# A short run of every fuzz target of every package (FUZZTIME each; the
+# seed corpora also run in `make test`).
+FUZZTIME ?= 20s
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./internal/resp | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s ./internal/resp || exit 1; done
+	@for pkg in $$(grep -rl '^func Fuzz' --include='*_test.go' internal | xargs -n1 dirname | sort -u); do \
+		for t in $$($(GO) test -list 'Fuzz.*' ./$$pkg | grep ^Fuzz); do \
+			echo "fuzz $$pkg $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x ./$$pkg || exit 1; done; done
 
 bench: deps build
 	@bash scripts/bench.sh
