@@ -79,5 +79,75 @@ func goRedisProgram(t *testing.T, rdb *redis.Client) []string {
 		}
 	}
 	rec(len(keys), nil)
+	goRedisTypes(ctx, rdb, rec)
 	return out
+}
+
+// goRedisTypes is the part of the program that uses lists, sets, sorted
+// sets, blocking commands, transactions and pub/sub through go-redis's own
+// API (its reply parsing, its Tx and PubSub types).
+func goRedisTypes(ctx context.Context, rdb *redis.Client, rec func(any, error)) {
+	rec(rdb.RPush(ctx, "queue", "a", "b", "c").Result())
+	rec(rdb.LPush(ctx, "queue", "z").Result())
+	rec(rdb.LRange(ctx, "queue", 0, -1).Result())
+	rec(rdb.LPos(ctx, "queue", "b", redis.LPosArgs{}).Result())
+	rec(rdb.LMove(ctx, "queue", "done", "LEFT", "RIGHT").Result())
+	rec(rdb.BLPop(ctx, time.Second, "empty", "queue").Result())
+	rec(rdb.BRPop(ctx, time.Second, "nothing").Result()) // times out: redis.Nil
+	key, vals, err := rdb.LMPop(ctx, "right", 2, "queue").Result()
+	rec(fmt.Sprint(key, vals), err)
+	rec(rdb.SAdd(ctx, "tags", "go", "redis", "db", 7).Result())
+	rec(rdb.SIsMember(ctx, "tags", "go").Result())
+	rec(rdb.SMIsMember(ctx, "tags", "go", "rust").Result())
+	rec(rdb.SCard(ctx, "tags").Result())
+	rec(rdb.SAdd(ctx, "other", "go", "c").Result())
+	rec(rdb.SInterCard(ctx, 0, "tags", "other").Result())
+	rec(rdb.SUnionStore(ctx, "all", "tags", "other").Result())
+	rec(rdb.SRem(ctx, "tags", "db").Result())
+	rec(rdb.ZAdd(ctx, "board", redis.Z{Score: 10, Member: "ada"}, redis.Z{Score: 7.5, Member: "bob"}, redis.Z{Score: 12, Member: "cy"}).Result())
+	rec(rdb.ZIncrBy(ctx, "board", 3, "bob").Result())
+	rec(rdb.ZRangeWithScores(ctx, "board", 0, -1).Result())
+	rec(rdb.ZRevRangeByScore(ctx, "board", &redis.ZRangeBy{Min: "(8", Max: "+inf"}).Result())
+	rec(rdb.ZRank(ctx, "board", "ada").Result())
+	rec(rdb.ZScore(ctx, "board", "cy").Result())
+	rec(rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: "board", Start: 0, Stop: 1, Rev: true}).Result())
+	rec(rdb.ZUnionStore(ctx, "board2", &redis.ZStore{Keys: []string{"board", "all"}, Weights: []float64{2, 1}}).Result())
+	rec(rdb.ZPopMin(ctx, "board2", 2).Result())
+	rec(rdb.BZPopMax(ctx, time.Second, "board").Result())
+	// A transaction, and optimistic locking with WATCH.
+	var cmds []redis.Cmder
+	cmds, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "tx:n")
+		p.RPush(ctx, "tx:l", "x")
+		p.LLen(ctx, "tx:l")
+		return nil
+	})
+	for _, c := range cmds {
+		rec(c.String(), nil)
+	}
+	rec(nil, err)
+	rec(nil, rdb.Watch(ctx, func(tx *redis.Tx) error {
+		n, err := tx.Get(ctx, "tx:n").Int()
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "tx:n", n*10, 0)
+			return nil
+		})
+		return err
+	}, "tx:n"))
+	rec(rdb.Get(ctx, "tx:n").Result())
+	// Publish/subscribe through go-redis's PubSub.
+	sub := rdb.Subscribe(ctx, "news")
+	defer sub.Close()
+	rec(sub.Receive(ctx))
+	rec(rdb.Publish(ctx, "news", "hello").Result())
+	msg, err := sub.ReceiveMessage(ctx)
+	if err == nil {
+		rec(msg.Channel+":"+msg.Payload, nil)
+	} else {
+		rec(nil, err)
+	}
+	rec(rdb.PubSubNumSub(ctx, "news").Result())
 }
