@@ -26,6 +26,7 @@ type Snapshot struct {
 	dbs   []snapDB
 	db, i int // next key: dbs[db].keys[i]
 	done  bool
+	batch []rdb.Entry // reused by Next: a rewrite walks millions of keys
 }
 
 type snapDB struct {
@@ -106,9 +107,10 @@ func (s *Snapshot) save(db *DB, key []byte) {
 
 // Next emits up to max keys, in order, to fn, and reports whether any are
 // left. It takes the lock for the chunk; fn runs after the lock is
-// released, with values that no longer change.
+// released, with values that no longer change. The entry is valid only
+// during the call.
 func (s *Snapshot) Next(max int, fn func(ent *rdb.Entry) error) (bool, error) {
-	var batch []rdb.Entry
+	batch := s.batch[:0]
 	s.e.Lock()
 	for len(batch) < max && !s.done {
 		if s.db >= len(s.dbs) {
@@ -133,6 +135,8 @@ func (s *Snapshot) Next(max int, fn func(ent *rdb.Entry) error) (bool, error) {
 			return false, err
 		}
 	}
+	clear(batch) // let the values go
+	s.batch = batch
 	return more, nil
 }
 
