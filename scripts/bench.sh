@@ -13,7 +13,11 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory, types,
-# perimeter, control, accounts, idle, auth), BENCH_OUT (default bench-results).
+# perimeter, control, accounts, idle, auth, durability), BENCH_OUT (default
+# bench-results). The durability section (issue 4) measures the append-only
+# file: redoubt against itself with it off, everysec and always, then
+# against redis-server with the same everysec file; the replay rate at
+# start-up; and a rewrite of KEYS keys (time, RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,10 +66,13 @@ start_redis() { # port [redis-server options…]
 	LAST_PID=$!
 }
 
+# start_redoubt PORT: redoubt's defaults except the append-only file, off
+# as redis-server's above (--appendonly no), so the comparison is like with
+# like; the durability section measures what the file costs.
 start_redoubt() { # port
-	mkdir -p "$work/redoubt-$1"
-	bin/redoubt --listen "127.0.0.1:$1" --data "$work/redoubt-$1" --log-level warn \
-		2>"$work/redoubt-$1.log" &
+	printf 'instances:\n  - name: default\n    listen: ["127.0.0.1:%s"]\n    data: %s\n    appendonly: false\n' \
+		"$1" "$work/redoubt-$1" >"$work/redoubt-$1.yaml"
+	bin/redoubt --config "$work/redoubt-$1.yaml" --log-level warn 2>"$work/redoubt-$1.log" &
 	pids+=($!)
 	LAST_PID=$!
 	wait_ping "$1"
@@ -122,6 +129,7 @@ redis_ver=$(redis-server --version | awk '{print $3}' | sed 's/v=//')
 	echo
 	echo "Machine: $machine. redis-server $redis_ver. $(go version | awk '{print $3}')."
 	echo "redis-benchmark -c $CLIENTS -n $REQUESTS, median of $ROUNDS alternating rounds."
+	echo "Against redis-server (redis, memory, types): both with persistence off (redis-server --appendonly no, redoubt appendonly: false)."
 } | tee "$OUT/latest.md"
 
 if want redis || want memory; then
@@ -131,6 +139,8 @@ fi
 
 if want redis; then
 	{
+		echo
+		echo "Persistence off in both (redis-server --appendonly no, redoubt appendonly: false)."
 		echo
 		echo "| test | pipeline | redis-server ops/s | redoubt ops/s | redoubt/redis |"
 		echo "|---|---|---:|---:|---:|"
@@ -166,7 +176,7 @@ PY
 	rm -f "$work/load.resp"
 	{
 		echo
-		echo "| memory | redis-server | redoubt | redoubt/redis |"
+		echo "| memory (persistence off in both) | redis-server | redoubt | redoubt/redis |"
 		echo "|---|---:|---:|---:|"
 		echo "| RSS at start | $((rss_r0 / 1024)) MiB | $((rss_d0 / 1024)) MiB | |"
 		echo "| RSS with $nr / $nd keys (16-byte values) | $((rss_r / 1024)) MiB | $((rss_d / 1024)) MiB | $(awk -v a="$rss_d" -v b="$rss_r" 'BEGIN {printf "%.2f", a/b}') |"
@@ -192,7 +202,8 @@ if want types; then
 	dport=$(free_port); start_redoubt "$dport"; redoubt_pid=$LAST_PID
 	{
 		echo
-		echo "Data types: redis-benchmark -c $CLIENTS -n $REQUESTS (-P 16: $P16_REQUESTS), median of $ROUNDS alternating rounds."
+		echo "Data types: redis-benchmark -c $CLIENTS -n $REQUESTS (-P 16: $P16_REQUESTS), median of $ROUNDS alternating rounds;"
+		echo "persistence off in both (redis-server --appendonly no, redoubt appendonly: false)."
 		echo
 		echo "| test | pipeline | redis-server ops/s | redoubt ops/s | redoubt/redis |"
 		echo "|---|---|---:|---:|---:|"
@@ -253,12 +264,13 @@ fi
 # swapped every round (XY, YX, …); one table row per test with medians,
 # ranges and X/Y (the ratio of the medians, then the range of the
 # per-round ratios). AUTH_* is "" or "USER PASS".
+# RATIO_TESTS (default "set get") chooses the tests.
 ratio_table() {
 	local px=$1 ax=$2 py=$3 ay=$4 p t i RPS_N
 	for p in 1 16; do
 		RPS_N=$REQUESTS
 		[ "$p" = 16 ] && RPS_N=$P16_REQUESTS
-		for t in set get; do
+		for t in ${RATIO_TESTS:-set get}; do
 			: >"$work/x"; : >"$work/y"; : >"$work/xy"
 			for i in $(seq 1 "$RATIO_ROUNDS"); do
 				if [ $((i % 2)) = 1 ]; then
@@ -488,6 +500,136 @@ if want auth; then
 		echo "no password is checked for it); the whole window when there is no lock. Per-round detail: $OUT/flood-detail.txt."
 	} | tee -a "$OUT/latest.md"
 	cp "$work/flood-detail.txt" "$OUT/flood-detail.txt"
+fi
+
+# ---- Durability (issue 4): the append-only file against none, the replay
+# rate at start-up, and a rewrite of $KEYS keys ----
+
+# log_duration_s FILE PATTERN KEY -> the duration KEY=… (Go's notation:
+# 812ms, 1.5s, 1m2s) of the last log line matching PATTERN, in seconds.
+log_duration_s() {
+	{ grep -a "$2" "$1" || true; } | tail -n 1 | tr ' ' '\n' | awk -F= -v k="$3" '$1 == k {print $2}' |
+		python3 -c '
+import re, sys
+s = sys.stdin.read().strip(); t = 0.0
+for n, u in re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", s):
+    t += float(n) * {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[u]
+print("%.3f" % t if s else "")'
+}
+# log_field FILE PATTERN KEY -> KEY=… of the last log line matching PATTERN
+log_field() { { grep -a "$2" "$1" || true; } | tail -n 1 | tr ' ' '\n' | awk -F= -v k="$3" '$1 == k {print $2}'; }
+# info_field PORT SECTION FIELD
+info_field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v k="$3" '$1 == k {print $2}'; }
+
+if want durability; then
+	dur_yaml() { # appendonly lines
+		printf '    %s\n' "$@"
+		echo "    enabled_commands: [bgrewriteaof]"
+	}
+	oport=$(free_port); start_redoubt_yaml dur-off "$oport" 4096 < <(dur_yaml "appendonly: false")
+	o_pid=$LAST_PID; wait_ping "$oport"
+	eport=$(free_port); start_redoubt_yaml dur-everysec "$eport" 4096 < <(dur_yaml "appendfsync: everysec")
+	e_pid=$LAST_PID; wait_ping "$eport"
+	{
+		echo
+		echo "Durability: redoubt against itself — E = appendfsync everysec (the default), A = appendfsync always,"
+		echo "O = appendonly false; data directories on $(df -T "$work" | awk 'NR==2 {print $2}') ($(df "$work" | awk 'NR==2 {print $1}')). redis-benchmark -c $CLIENTS,"
+		echo "-n $REQUESTS at -P 1 and $P16_REQUESTS at -P 16; $RATIO_ROUNDS rounds in alternating order, median (range)."
+		echo "Target E/O ≥ 0.90."
+		echo
+		echo "| test | pipeline | E ops/s | O ops/s | E/O (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	RATIO_TESTS=set ratio_table "$eport" "" "$oport" ""
+	stop "$e_pid"
+	aport=$(free_port); start_redoubt_yaml dur-always "$aport" 4096 < <(dur_yaml "appendfsync: always")
+	a_pid=$LAST_PID; wait_ping "$aport"
+	{
+		echo
+		echo "| test | pipeline | A ops/s | O ops/s | A/O (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	RATIO_TESTS=set ratio_table "$aport" "" "$oport" ""
+	stop "$a_pid"; stop "$o_pid"
+
+	# The same everysec file against redis-server's.
+	rport=$(free_port); start_redis "$rport" --appendonly yes --appendfsync everysec; redis_pid=$LAST_PID; wait_ping "$rport"
+	eport=$(free_port); start_redoubt_yaml dur-everysec2 "$eport" 4096 < <(dur_yaml "appendfsync: everysec")
+	e_pid=$LAST_PID; wait_ping "$eport"
+	{
+		echo
+		echo "Against redis-server $redis_ver with the same file: E = redoubt appendfsync everysec,"
+		echo "R = redis-server --appendonly yes --appendfsync everysec; measured as above."
+		echo
+		echo "| test | pipeline | E ops/s | R ops/s | E/R (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	RATIO_TESTS=set ratio_table "$eport" "" "$rport" ""
+	stop "$e_pid"; stop "$redis_pid"
+
+	# Replay: $KEYS SETs into an everysec instance, stop it, start it again
+	# on the same directory and read the replay from its log.
+	python3 - "$KEYS" >"$work/load.resp" <<'PY'
+import sys
+n = int(sys.argv[1]); out = sys.stdout.buffer; v = b'x' * 16
+for i in range(n):
+    k = b'key:%012d' % i
+    out.write(b'*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n' % (len(k), k, v))
+PY
+	lport=$(free_port); start_redoubt_yaml dur-load "$lport" 4096 --log-level info < <(dur_yaml "appendfsync: everysec")
+	l_pid=$LAST_PID; wait_ping "$lport"
+	redis-cli -p "$lport" --pipe <"$work/load.resp" >/dev/null
+	rm -f "$work/load.resp"
+	n_loaded=$(redis-cli -p "$lport" dbsize)
+	stop "$l_pid"
+	aof_bytes=$(du -cb "$work/data-dur-load-$lport"/appendonly.aof.* | awk 'END {print $1}')
+	start_redoubt_yaml dur-load "$lport" 4096 --log-level info < <(dur_yaml "appendfsync: everysec")
+	l_pid=$LAST_PID
+	for _ in $(seq 1 600); do
+		[ "$(redis-cli -p "$lport" ping 2>/dev/null)" = PONG ] && break
+		sleep 0.05
+	done
+	wait_ping "$lport"
+	n_replayed=$(redis-cli -p "$lport" dbsize)
+	cmds=$(log_field "$work/dur-load.log" "aof: loaded" commands)
+	replay_s=$(log_duration_s "$work/dur-load.log" "aof: loaded" duration)
+	replay_rate=$(awk -v c="$cmds" -v s="$replay_s" 'BEGIN { if (s > 0) printf "%.0f", c/s; else print "n/a" }')
+
+	# Rewrite of those keys: BGREWRITEAOF, RSS sampled every 50 ms until
+	# INFO persistence says it is over.
+	sleep 2 # let the replay's garbage be collected before "before"
+	rss0=$(rss_kib "$l_pid")
+	(while kill -0 "$l_pid" 2>/dev/null; do rss_kib "$l_pid"; sleep 0.05; done) >"$work/rss-samples" 2>/dev/null &
+	sampler=$!
+	t0=$(date +%s.%N)
+	redis-cli -p "$lport" bgrewriteaof >/dev/null
+	while [ "$(info_field "$lport" persistence aof_rewrite_in_progress)" != 0 ]; do sleep 0.05; done
+	t1=$(date +%s.%N)
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	rss_peak=$(sort -n "$work/rss-samples" | tail -n 1)
+	rss_peak=$((rss_peak > rss0 ? rss_peak : rss0))
+	rw_status=$(info_field "$lport" persistence aof_last_bgrewrite_status)
+	rw_log_s=$(log_duration_s "$work/dur-load.log" "aof: rewrite done" duration)
+	base_bytes=$(log_field "$work/dur-load.log" "aof: rewrite done" base_bytes)
+	stop "$l_pid"
+	{
+		echo
+		echo "Start-up and rewrite: $n_loaded keys loaded with redis-cli --pipe (SET, 16-byte values) into an everysec instance,"
+		echo "stopped (SIGTERM), started again on the same directory; then BGREWRITEAOF (enabled_commands: [bgrewriteaof]) with"
+		echo "VmRSS sampled every 50 ms until INFO persistence shows aof_rewrite_in_progress:0. Targets: replay ≥ 1,000,000"
+		echo "commands/s; rewrite < 5 s; peak RSS < 2× before."
+		echo
+		echo "| measure | value |"
+		echo "|---|---:|"
+		echo "| AOF replayed at start (files in the directory) | $((aof_bytes / 1048576)) MiB, $cmds commands, $n_replayed keys after |"
+		echo "| replay time (log: aof: loaded … duration) | ${replay_s} s |"
+		echo "| replay rate | $replay_rate commands/s |"
+		echo "| rewrite, BGREWRITEAOF to aof_rewrite_in_progress:0 | $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}') s (log: ${rw_log_s} s; status $rw_status) |"
+		echo "| new RDB base | $((${base_bytes:-0} / 1048576)) MiB |"
+		echo "| RSS before the rewrite | $((rss0 / 1024)) MiB |"
+		echo "| peak RSS during it ($(wc -l <"$work/rss-samples") samples) | $((rss_peak / 1024)) MiB ($(awk -v a="$rss_peak" -v b="$rss0" 'BEGIN {printf "%.2f", a/b}')×) |"
+	} | tee -a "$OUT/latest.md"
 fi
 echo
 echo "written to $OUT/latest.md"

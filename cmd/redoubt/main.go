@@ -30,8 +30,15 @@ func main() {
 const shutdownGrace = 10 * time.Second
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "passwd" {
-		return passwd(args[1:], os.Stdin, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "passwd":
+			return passwd(args[1:], os.Stdin, stdout, stderr)
+		case "check-aof":
+			return checkAOF(args[1:], stdout, stderr)
+		case "import-rdb":
+			return importRDB(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -150,6 +157,14 @@ func usage(fs *flag.FlagSet, w io.Writer) {
 Usage:
   redoubt [flags]
   redoubt passwd [--stdin]   print an argon2id hash of a password for password_hash
+  redoubt check-aof [--fix] --data DIR
+                             check the append-only file of a stopped instance; --fix
+                             truncates a damaged last file (a copy is kept as .bak)
+  redoubt import-rdb [--force] [--databases N] --data DIR FILE.rdb
+                             make a Redis dump.rdb (RDB 9–11) the starting data of a
+                             stopped instance
+  (check-aof and import-rdb also take --config FILE [--instance NAME]
+  instead of --data; each has its own --help)
 
 With no flags, one instance named "default" listens on %s with its data
 in ./data/default. A configuration file can declare several instances; they
