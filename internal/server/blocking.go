@@ -102,7 +102,7 @@ func (c *conn) waitBlocked() {
 		}
 		c.lock()
 		if c.ec.FinishBlock() {
-			c.notePos(c.s.feed.last) // served by another's command
+			c.aofPos = max(c.aofPos, c.s.feed.last) // served by another's command: wait for all logged so far
 			break
 		}
 		if werr != nil || c.killed.Load() || c.stopping.Load() ||

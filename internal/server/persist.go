@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"redoubt/internal/aof"
@@ -21,6 +22,10 @@ type Persistence struct {
 	Fsync          aof.Policy // appendfsync: always, everysec (default), no
 	RewritePercent int        // auto-aof-rewrite-percentage; 0: 100, negative: never
 	RewriteMinSize int64      // auto-aof-rewrite-min-size; 0: 64 MiB
+
+	// wrapFS, set by tests, wraps the data directory's FS to inject
+	// faults into the append-only file's writes and fsyncs.
+	wrapFS func(aof.FS) aof.FS
 }
 
 // DefaultPersistence is an append-only file fsynced once a second.
@@ -34,6 +39,9 @@ type store struct {
 
 	mu        sync.Mutex // guards rewriting
 	rewriting bool
+	// scheduled: BGREWRITEAOF ran inside EXEC, which holds the engine
+	// lock; the janitor starts the rewrite.
+	scheduled atomic.Bool
 }
 
 // aofFeed hands the engine's changes to the append-only file and keeps
@@ -63,6 +71,9 @@ func (s *Server) openStore(opts Options) error {
 		return nil
 	}
 	fsys := aof.DirFS(dir)
+	if p.wrapFS != nil {
+		fsys = p.wrapFS(fsys)
+	}
 	s.eng.Lock()
 	s.eng.SetLoading(true)
 	info, err := aof.Load(fsys, s.log, s.loadBase, s.replayer())
@@ -145,10 +156,19 @@ func (s *Server) durabilityRefusal() string {
 // maybeRewrite starts a background rewrite when the file has grown
 // enough. Called from the janitor.
 func (s *Server) maybeRewrite() {
-	if s.store == nil || s.store.aof == nil || !s.store.aof.NeedsRewrite() {
+	if s.store == nil || s.store.aof == nil {
 		return
 	}
-	if err := s.startRewrite(); err != nil && !errors.Is(err, errRewriteRunning) {
+	scheduled := s.store.scheduled.Swap(false)
+	if !scheduled && !s.store.aof.NeedsRewrite() {
+		return
+	}
+	switch err := s.startRewrite(); {
+	case errors.Is(err, errRewriteRunning):
+		if scheduled {
+			s.store.scheduled.Store(true) // after the one running
+		}
+	case err != nil:
 		s.log.Warn("append-only file rewrite not started", "err", err)
 	}
 }
@@ -173,6 +193,9 @@ func (s *Server) startRewrite() error {
 	var snap *engine.Snapshot
 	if err == nil {
 		snap = s.eng.BeginSnapshot()
+		// The new incremental file is replayed after the base from
+		// database 0: its first command must be preceded by SELECT.
+		s.eng.SetFeed(&s.feed)
 	}
 	s.eng.Unlock()
 	if err != nil {
@@ -220,6 +243,13 @@ func writeSnapshot(out io.Writer, snap *engine.Snapshot) error {
 func cmdBGRewriteAOF(c *conn, args [][]byte) {
 	if c.s.store == nil || c.s.store.aof == nil {
 		c.replyError("ERR Append only file is not enabled")
+		return
+	}
+	if c.locked {
+		// Inside EXEC: starting here would take the engine lock again
+		// and split the transaction between two files.
+		c.s.store.scheduled.Store(true)
+		c.w.WriteSimple("Background append only file rewriting scheduled")
 		return
 	}
 	switch err := c.s.startRewrite(); {
