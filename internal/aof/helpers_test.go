@@ -15,6 +15,7 @@ import (
 
 	"redoubt/internal/datadir"
 	"redoubt/internal/resp"
+	"redoubt/internal/testutil"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -199,13 +200,7 @@ func encode(cmds ...[][]byte) []byte {
 // waitFor polls cond until it holds or 10 s pass.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, what, cond)
 }
 
 // writeAOF writes a manifest naming one incremental file with data.

@@ -369,6 +369,7 @@ func (e *Engine) rerun(c *Client) {
 				c.W.WriteError("ERR internal error while running '" + b.spec.Name + "'")
 			}
 		}()
+		c.Raw = nil // the copy of the arguments is logged, not a frame
 		e.logged(c, b.spec, e.handlers[b.spec.ID], b.args)
 	}()
 	c.W = w

@@ -169,7 +169,12 @@ func (e *Engine) Exec(c *Client, spec *command.Spec, args [][]byte) {
 
 // Client is one connection's state inside the engine.
 type Client struct {
-	W  *resp.Writer
+	W *resp.Writer
+	// Raw, when the server sets it for the command it runs, is that
+	// command's RESP bytes as they arrived: logged as they are instead of
+	// encoded again. It must match the arguments exactly, or be nil.
+	Raw []byte
+
 	db *DB
 	e  *Engine
 

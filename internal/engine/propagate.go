@@ -32,6 +32,9 @@ import (
 // the engine lock, in order; it must not block.
 type Feed interface {
 	Command(args [][]byte)
+	// RawCommand is Command for a command already encoded as a RESP
+	// array of bulk strings (the bytes it arrived as).
+	RawCommand(frame []byte)
 }
 
 // propState is the engine's propagation state; under the lock.
@@ -79,9 +82,13 @@ func (e *Engine) logged(c *Client, spec *command.Spec, h Handler, args [][]byte)
 	if p.changes == before {
 		return
 	}
-	if spec.Name == "spop" {
+	switch {
+	case spec.Name == "spop":
 		e.feedSpop(db, args[1], c.W.Bytes()[mark:])
-	} else {
+	case c.Raw != nil:
+		e.prefix(db)
+		p.feed.RawCommand(c.Raw)
+	default:
 		e.feed(db, args)
 	}
 	for _, x := range p.expires {
@@ -93,6 +100,13 @@ func (e *Engine) logged(c *Client, spec *command.Spec, h Handler, args [][]byte)
 // feed hands one command to the feed, preceded by MULTI inside EXEC and
 // by SELECT when the database changes.
 func (e *Engine) feed(db int, args [][]byte) {
+	e.prefix(db)
+	e.prop.feed.Command(args)
+}
+
+// prefix feeds what must precede a command of database db: MULTI inside
+// EXEC, SELECT when the database changes.
+func (e *Engine) prefix(db int) {
 	p := &e.prop
 	if p.inExec && !p.multiOpen {
 		p.multiOpen = true
@@ -102,7 +116,6 @@ func (e *Engine) feed(db int, args [][]byte) {
 		p.db = db
 		p.feed.Command([][]byte{[]byte("SELECT"), strconv.AppendInt(nil, int64(db), 10)})
 	}
-	p.feed.Command(args)
 }
 
 // feedSpop logs SPOP as SREM of the members its reply holds.

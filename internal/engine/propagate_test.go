@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -15,6 +16,14 @@ import (
 
 // recordFeed keeps what the engine fed, as a replayable log.
 type recordFeed struct{ cmds [][]string }
+
+func (f *recordFeed) RawCommand(frame []byte) {
+	args, err := resp.NewReader(bytes.NewReader(frame), resp.DefaultLimits()).ReadCommand()
+	if err != nil {
+		panic(err)
+	}
+	f.Command(args)
+}
 
 func (f *recordFeed) Command(args [][]byte) {
 	cmd := make([]string, len(args))

@@ -69,6 +69,7 @@ type Reader struct {
 	need    int   // bytes still missing for the element being parsed
 	args    [][]byte
 	inline  bool
+	frame   []byte // the RESP bytes of the last command; nil when inline
 	scratch []byte // unquoted inline arguments
 
 	scan scanState
@@ -92,6 +93,17 @@ func (rd *Reader) Buffered() int { return rd.w - rd.r }
 // BufferCap reports the capacity of the read buffer (for CLIENT LIST qbuf).
 func (rd *Reader) BufferCap() int { return cap(rd.buf) }
 
+// Frame returns the bytes of the last command as it arrived: a RESP
+// array of bulk strings (lengths without leading zeros, so exactly what
+// AppendCommand makes of its arguments), or nil for an inline command.
+// Valid until the next call of ReadCommand.
+func (rd *Reader) Frame() []byte {
+	if rd.inline {
+		return nil
+	}
+	return rd.frame
+}
+
 // Inline reports whether the last command returned was an inline command.
 func (rd *Reader) Inline() bool { return rd.inline }
 
@@ -99,6 +111,7 @@ func (rd *Reader) Inline() bool { return rd.inline }
 // inline lines, "*0") are skipped. Any *ProtocolError is final: the
 // connection must be closed after the error is answered.
 func (rd *Reader) ReadCommand() ([][]byte, error) {
+	rd.frame = nil
 	rd.release()
 	for {
 		args, done, err := rd.parseCommand()
@@ -219,6 +232,7 @@ func (rd *Reader) parseCommand() (args [][]byte, done bool, err error) {
 	}
 	rd.args = args
 	rd.r += rd.pos
+	rd.frame = rd.buf[base:rd.r:rd.r]
 	rd.nargs, rd.pos, rd.need = -1, 0, 0
 	return args, true, nil
 }

@@ -398,3 +398,23 @@ func TestPartialCommandKeepsFirstBuffer(t *testing.T) {
 		t.Fatalf("buffer grew to %d for a 30-byte partial command", c)
 	}
 }
+
+// TestFrame checks that Frame returns each command's bytes exactly as
+// AppendCommand would encode its arguments, and nil for inline commands.
+func TestFrame(t *testing.T) {
+	in := "*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*3\r\n$3\r\nSET\r\n$0\r\n\r\n$5\r\nhello\r\n"
+	rd := NewReader(strings.NewReader(in), DefaultLimits())
+	for i, want := range []string{"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", "", "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$5\r\nhello\r\n"} {
+		args, err := rd.ReadCommand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rd.Frame()
+		if string(got) != want || (want == "" && got != nil) {
+			t.Fatalf("command %d: frame %q, want %q", i, got, want)
+		}
+		if want != "" && string(AppendCommand(nil, args...)) != want {
+			t.Fatalf("command %d: AppendCommand gives %q", i, AppendCommand(nil, args...))
+		}
+	}
+}

@@ -2,23 +2,20 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"redoubt/internal/testutil"
 )
 
 // waitBlocked polls until n clients are blocked.
 func waitBlocked(t *testing.T, s *Server, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.eng.BlockedClients() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("blocked clients: %d, want %d", s.eng.BlockedClients(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%d blocked clients", n), func() bool { return s.eng.BlockedClients() == n })
 }
 
 // sendCmd writes one command without reading its reply.

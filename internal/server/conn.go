@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -321,7 +322,9 @@ func (c *conn) exec(args [][]byte) {
 		return
 	}
 	c.lock()
+	c.ec.Raw = c.rd.Frame() // logged as it arrived, not encoded again
 	c.execEngine(spec, args)
+	c.ec.Raw = nil
 	if c.ec.Blocking() {
 		mark := c.w.Buffered()
 		c.waitBlocked()
@@ -462,6 +465,10 @@ func (c *conn) notePos(before uint64) {
 // is stored that may not be.
 func (c *conn) flush() error {
 	if c.aofPos > c.committed {
+		// Let the other connections that are ready run their batches
+		// first: the write (and the fsync, under always) then serves
+		// them all, as one pass of Redis's event loop does.
+		runtime.Gosched()
 		if err := c.s.store.aof.Commit(c.aofPos); err != nil {
 			c.w.Reset()
 			c.s.log.Error("append-only file not durable: closing the connection without its replies",

@@ -55,6 +55,8 @@ type aofFeed struct {
 
 func (f *aofFeed) Command(args [][]byte) { f.last = f.w.Append(args...) }
 
+func (f *aofFeed) RawCommand(frame []byte) { f.last = f.w.AppendRaw(frame) }
+
 // openStore locks the data directory, replays the append-only file into
 // the engine and opens it for appending.
 func (s *Server) openStore(opts Options) error {
