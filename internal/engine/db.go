@@ -305,3 +305,42 @@ func (e *Engine) dbFlushed(db *DB) {
 	e.touchWatchedDB(db)
 	e.signalReadyDB(db)
 }
+
+// lookupTyped returns the value at key if it is of type T (a list, a set
+// …), its Value, and ok; a missing key gives the zero T and ok. ok is
+// false after WRONGTYPE was written. read selects a read lookup, which
+// counts keyspace hits and misses; a write lookup lets a running snapshot
+// keep the value as it was.
+func lookupTyped[T object](c *Client, key []byte, read bool) (x T, v *Value, ok bool) {
+	if read {
+		v = c.db.lookupRead(c.e, key)
+	} else {
+		v = c.db.lookup(c.e, key)
+	}
+	if v == nil {
+		return x, nil, true
+	}
+	x, ok = v.obj.(T)
+	if !ok {
+		c.W.WriteError(errWrongType)
+	}
+	return x, v, ok
+}
+
+// collection is a value with elements: a list, a hash, a set, a sorted
+// set.
+type collection interface {
+	object
+	len() int
+}
+
+// collectionChanged records an in-place change of the collection at key,
+// deleting the key when it has become empty (Redis never keeps an empty
+// collection).
+func (c *Client) collectionChanged(key []byte, x collection) {
+	if x.len() == 0 {
+		c.db.delete(c.e, key)
+		return
+	}
+	c.e.keyChanged(c.db, string(key))
+}

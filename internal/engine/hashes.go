@@ -218,32 +218,14 @@ func hashCommands() map[string]Handler {
 // lookupHash returns the hash at key, or nil when there is none; ok is
 // false after WRONGTYPE was written. read selects a read lookup, which
 // counts keyspace hits and misses.
-func (c *Client) lookupHash(key []byte, read bool) (h *hash, ok bool) {
-	var v *Value
-	if read {
-		v = c.db.lookupRead(c.e, key)
-	} else {
-		v = c.db.lookup(c.e, key)
-	}
-	if v == nil {
-		return nil, true
-	}
-	h, ok = v.obj.(*hash)
-	if !ok {
-		c.W.WriteError(errWrongType)
-	}
+func (c *Client) lookupHash(key []byte, read bool) (*hash, bool) {
+	h, _, ok := lookupTyped[*hash](c, key, read)
 	return h, ok
 }
 
 // hashChanged records a change of the hash at key, deleting the key when
 // the hash has become empty.
-func (c *Client) hashChanged(key []byte, h *hash) {
-	if h.len() == 0 {
-		c.db.delete(c.e, key)
-		return
-	}
-	c.e.keyChanged(c.db, string(key))
-}
+func (c *Client) hashChanged(key []byte, h *hash) { c.collectionChanged(key, h) }
 
 // storeNewHash adds h, a hash that the command created, under key.
 func (c *Client) storeNewHash(key []byte, h *hash) {

@@ -50,32 +50,14 @@ func listCommands() map[string]Handler {
 // lookupList returns the list at key, or nil when there is none; ok is
 // false after WRONGTYPE was written. read selects a read lookup, which
 // counts keyspace hits and misses.
-func (c *Client) lookupList(key []byte, read bool) (l *list, ok bool) {
-	var v *Value
-	if read {
-		v = c.db.lookupRead(c.e, key)
-	} else {
-		v = c.db.lookup(c.e, key)
-	}
-	if v == nil {
-		return nil, true
-	}
-	l, ok = v.obj.(*list)
-	if !ok {
-		c.W.WriteError(errWrongType)
-	}
+func (c *Client) lookupList(key []byte, read bool) (*list, bool) {
+	l, _, ok := lookupTyped[*list](c, key, read)
 	return l, ok
 }
 
 // listChanged records a change of the list at key, deleting the key when
 // the list has become empty.
-func (c *Client) listChanged(key []byte, l *list) {
-	if l.len() == 0 {
-		c.db.delete(c.e, key)
-		return
-	}
-	c.e.keyChanged(c.db, string(key))
-}
+func (c *Client) listChanged(key []byte, l *list) { c.collectionChanged(key, l) }
 
 // pushCommand is LPUSH and RPUSH (left chooses the end) and, with xx,
 // LPUSHX and RPUSHX, which push only onto an existing list. It replies

@@ -46,31 +46,13 @@ func setCommands() map[string]Handler {
 // lookupSet returns the set at key and its value, or nil when there is
 // none; ok is false after WRONGTYPE was written. read selects a read
 // lookup, which counts keyspace hits and misses.
-func (c *Client) lookupSet(key []byte, read bool) (s *set, v *Value, ok bool) {
-	if read {
-		v = c.db.lookupRead(c.e, key)
-	} else {
-		v = c.db.lookup(c.e, key)
-	}
-	if v == nil {
-		return nil, nil, true
-	}
-	s, ok = v.obj.(*set)
-	if !ok {
-		c.W.WriteError(errWrongType)
-	}
-	return s, v, ok
+func (c *Client) lookupSet(key []byte, read bool) (*set, *Value, bool) {
+	return lookupTyped[*set](c, key, read)
 }
 
 // setChanged records an in-place change of the set at key, deleting the
 // key when the set has become empty.
-func (c *Client) setChanged(key []byte, s *set) {
-	if s.len() == 0 {
-		c.db.delete(c.e, key)
-		return
-	}
-	c.e.keyChanged(c.db, string(key))
-}
+func (c *Client) setChanged(key []byte, s *set) { c.collectionChanged(key, s) }
 
 // storeSet stores the result of a *STORE command under dst, replacing any
 // value and its time to live; an empty result deletes dst. It replies with

@@ -105,7 +105,7 @@ func (e *Engine) LoadEntry(ent *rdb.Entry) error {
 	if err != nil {
 		return fmt.Errorf("key %q: %w", ent.Key, err)
 	}
-	if v.obj != nil && v.obj.(interface{ len() int }).len() == 0 {
+	if x, ok := v.obj.(collection); ok && x.len() == 0 {
 		return nil // Redis never stores an empty collection
 	}
 	db := e.dbs[ent.DB]

@@ -51,32 +51,14 @@ func zsetCommands() map[string]Handler {
 
 // lookupZset returns the sorted set at key, or nil when there is none; ok
 // is false after WRONGTYPE was written. read selects a read lookup.
-func (c *Client) lookupZset(key []byte, read bool) (z *zset, ok bool) {
-	var v *Value
-	if read {
-		v = c.db.lookupRead(c.e, key)
-	} else {
-		v = c.db.lookup(c.e, key)
-	}
-	if v == nil {
-		return nil, true
-	}
-	z, ok = v.obj.(*zset)
-	if !ok {
-		c.W.WriteError(errWrongType)
-	}
+func (c *Client) lookupZset(key []byte, read bool) (*zset, bool) {
+	z, _, ok := lookupTyped[*zset](c, key, read)
 	return z, ok
 }
 
 // zsetChanged records a change of the sorted set at key, deleting the key
 // when the set has become empty.
-func (c *Client) zsetChanged(key []byte, z *zset) {
-	if z.len() == 0 {
-		c.db.delete(c.e, key)
-		return
-	}
-	c.e.keyChanged(c.db, string(key))
-}
+func (c *Client) zsetChanged(key []byte, z *zset) { c.collectionChanged(key, z) }
 
 // storeZset replaces key with z, a command's result, dropping its time to
 // live; an empty result deletes the key. It is how the *STORE commands
