@@ -358,15 +358,9 @@ func TestListRandom(t *testing.T) {
 
 // TestListBlockingInMulti checks the blocking commands inside MULTI/EXEC,
 // where they never block: with nothing to pop they answer their timeout
-// reply at once, whatever the timeout. It is skipped while Redoubt does
-// not run MULTI.
+// reply at once, whatever the timeout.
 func TestListBlockingInMulti(t *testing.T) {
 	eachProtocol(t, func(t *testing.T, p *pair, proto int) {
-		probe := dialRaw(t, "redoubt probe", p.usAddr)
-		if reply := string(probe.do("MULTI")); reply != "+OK\r\n" {
-			t.Skipf("MULTI: %q", reply)
-		}
-		probe.do("DISCARD")
 		p.checkAll([][]string{
 			cmd("MULTI"), cmd("BLPOP nokey 0"), cmd("BRPOP nokey nokey2 1"), cmd("BLMOVE nokey d LEFT RIGHT 0"),
 			cmd("BRPOPLPUSH nokey d 0"), cmd("BLMPOP 0 2 nokey nokey2 LEFT COUNT 2"), cmd("RPUSH l a b c"),

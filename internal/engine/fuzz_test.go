@@ -23,6 +23,17 @@ func FuzzCommands(f *testing.F) {
 		"EXPIRE k 9223372036854775807\nPEXPIREAT k -1\nTTL k\nSCAN 18446744073709551615 COUNT 0",
 		"SELECT 15\nMOVE k 0\nCOPY k k2 DB 16 REPLACE\nSWAPDB 0 15\nKEYS [\\\nSCAN 0 MATCH *[a-",
 		"OBJECT ENCODING k\nRENAME k k\nGETEX k PERSIST\nLCS a b IDX MINMATCHLEN -1 WITHMATCHLEN",
+		"RPUSH l a b c\nLPOS l b RANK -9223372036854775808 COUNT 0 MAXLEN 1\nLRANGE l -9223372036854775808 9223372036854775807",
+		"LPUSH l x\nLINSERT l BEFORE x y\nLREM l -9223372036854775808 x\nLMPOP 2 l l RIGHT COUNT 9223372036854775807\nLTRIM l 1 0",
+		"SADD s 1 2 3 a\nSPOP s 9223372036854775807\nSRANDMEMBER s -5\nSINTERCARD 1 s LIMIT 0\nSMOVE s s 1",
+		"SADD s 1 2\nSINTERSTORE d s s\nSDIFFSTORE d s d\nSUNIONSTORE s s d\nSSCAN s 0 COUNT 0",
+		"ZADD z 1 a 2 b 3 c\nZRANGE z 0 -1 WITHSCORES\nZRANGEBYSCORE z (1 +inf LIMIT 0 -1",
+		"ZADD z INCR 1 a\nZADD z GT CH 5 a\nZINCRBY z -inf a\nZADD z INCR +inf a",
+		"ZADD z 0 a 0 b\nZRANGEBYLEX z [a (c LIMIT 9223372036854775807 1\nZREMRANGEBYLEX z - +",
+		"ZUNIONSTORE d 2 z z WEIGHTS inf 0 AGGREGATE MAX\nZINTERCARD 2 z d LIMIT 1\nZDIFF 1 z WITHSCORES",
+		"ZPOPMIN z 9223372036854775807\nZMPOP 1 z MAX COUNT 9223372036854775807\nZRANDMEMBER z -5 WITHSCORES",
+		"ZRANGESTORE d z 0 -1 REV\nZREMRANGEBYRANK z -9223372036854775808 9223372036854775807\nZSCAN z 0 COUNT 1",
+		"ZRANGE z -9223372036854775808 9223372036854775807\nZRANGE z 0 -1 BYSCORE LIMIT -9223372036854775808 -1",
 	} {
 		f.Add(seed)
 	}
@@ -62,6 +73,12 @@ func FuzzCommands(f *testing.F) {
 			reply := w.Bytes()
 			if bytes.Contains(reply, []byte("internal error")) {
 				t.Fatalf("%q panicked", line)
+			}
+			// No count, limit or offset makes a collection's reply larger
+			// than the little data a script can create (strings can grow
+			// with SETRANGE, so they are not held to it).
+			if spec.Group != "string" && spec.Group != "generic" && len(reply) > 1<<20 {
+				t.Fatalf("%q: %d-byte reply", line, len(reply))
 			}
 			rd := resp.NewReader(bytes.NewReader(reply), resp.DefaultLimits())
 			if _, err := rd.ReadRaw(); err != nil {
