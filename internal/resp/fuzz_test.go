@@ -244,3 +244,59 @@ func (l *loopReader) Read(p []byte) (int, error) {
 	l.off = (l.off + n) % len(l.data)
 	return n, nil
 }
+
+// FuzzReadRawMaxValue checks the bound on whole values: with MaxValue set,
+// every value the unbounded reader returns comes back the same if it fits
+// and as ErrValueTooLarge if not, and the reader stays in step with the
+// stream either way, whether the bytes arrive whole or dripped.
+func FuzzReadRawMaxValue(f *testing.F) {
+	f.Add([]byte("$5\r\nhello\r\n+OK\r\n*3\r\n:1\r\n$10\r\n0123456789\r\n*1\r\n+x\r\n:7\r\n"), uint16(8), uint8(3))
+	f.Add([]byte("%2\r\n+a\r\n$3\r\nbcd\r\n+e\r\n*0\r\n|1\r\n+k\r\n+v\r\n$2\r\nzz\r\n"), uint16(12), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, limit uint16, drip uint8) {
+		var want [][]byte
+		free := NewReader(bytes.NewReader(data), DefaultLimits())
+		for len(want) < 200 {
+			raw, err := free.ReadRaw()
+			if err != nil {
+				break
+			}
+			want = append(want, bytes.Clone(raw))
+		}
+		lim := DefaultLimits()
+		lim.MaxValue = int64(limit) + 1
+		rd := NewReader(&dripReader{data: bytes.Clone(data), n: int(drip%7) + 1}, lim)
+		for i, w := range want {
+			raw, err := rd.ReadRaw()
+			if int64(len(w)) > lim.MaxValue {
+				if err != ErrValueTooLarge {
+					t.Fatalf("value %d (%d bytes, limit %d): got %q, %v; want ErrValueTooLarge", i, len(w), lim.MaxValue, raw, err)
+				}
+				continue
+			}
+			if err != nil || !bytes.Equal(raw, w) {
+				t.Fatalf("value %d: got %q, %v; want %q", i, raw, err, w)
+			}
+		}
+	})
+}
+
+// TestReadRawMaxValueBuffer checks that a value too large is never
+// buffered: a 64 MiB bulk string behind a 1 MiB limit leaves a small
+// buffer, and the value after it reads normally.
+func TestReadRawMaxValueBuffer(t *testing.T) {
+	big := make([]byte, 64<<20)
+	stream := append(AppendBulk(nil, big), "+after\r\n"...)
+	lim := DefaultLimits()
+	lim.MaxValue = 1 << 20
+	rd := NewReader(bytes.NewReader(stream), lim)
+	if _, err := rd.ReadRaw(); err != ErrValueTooLarge {
+		t.Fatalf("got %v, want ErrValueTooLarge", err)
+	}
+	if c := rd.BufferCap(); c > 1<<20 {
+		t.Fatalf("the discarded value grew the buffer to %d bytes", c)
+	}
+	raw, err := rd.ReadRaw()
+	if err != nil || string(raw) != "+after\r\n" {
+		t.Fatalf("next value: %q, %v", raw, err)
+	}
+}

@@ -7,6 +7,10 @@ type Limits struct {
 	MaxArgs   int64 // most elements in one command or aggregate
 	MaxInline int   // longest inline command line, and longest header line
 	MaxDepth  int   // deepest nesting of aggregates in a value (commands are flat)
+	// MaxValue bounds the bytes of one whole value read with ReadRaw
+	// (a reply from a backend); 0: no bound beyond the others. A longer
+	// value is discarded as it arrives and reported as ErrValueTooLarge.
+	MaxValue int64
 
 	// PreAuth selects Redis's "unauthenticated" error texts for
 	// connections that have not authenticated yet.

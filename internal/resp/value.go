@@ -1,6 +1,9 @@
 package resp
 
-import "bytes"
+import (
+	"bytes"
+	"errors"
+)
 
 // scanFrame is one open aggregate while a value is scanned.
 type scanFrame struct {
@@ -14,7 +17,20 @@ type scanState struct {
 	active bool
 	pos    int // relative to Reader.r
 	stack  []scanFrame
+
+	// A value beyond Limits.MaxValue is discarded as it arrives: its
+	// scanned bytes are dropped from the buffer (dropped counts them) and
+	// skip counts the bytes of a bulk string still to come.
+	discard bool
+	dropped int64
+	skip    int64
 }
+
+// ErrValueTooLarge is returned by ReadRaw and ReadValue for a value longer
+// than Limits.MaxValue. The value has been read and discarded: the reader
+// is still in step with the stream, and the next read returns the next
+// value.
+var ErrValueTooLarge = errors.New("resp: value larger than the limit")
 
 // ReadRaw returns the raw bytes of the next complete value (any RESP2 or
 // RESP3 type), checked against the limits. The slice is valid until the
@@ -29,7 +45,11 @@ func (rd *Reader) ReadRaw() ([]byte, error) {
 		if done {
 			start := rd.r
 			rd.r += rd.scan.pos
+			tooLarge := rd.scan.discard
 			rd.scan = scanState{stack: rd.scan.stack[:0]}
+			if tooLarge {
+				return nil, ErrValueTooLarge
+			}
 			return rd.buf[start:rd.r:rd.r], nil
 		}
 		if err := rd.fill(); err != nil {
@@ -50,17 +70,45 @@ func (rd *Reader) ReadValue() (Value, error) {
 	return v, nil
 }
 
+// scanned records that the scan reached p (an offset in buf). Past
+// Limits.MaxValue the value is discarded from then on, and in discard
+// mode the scanned bytes leave the buffer at once.
+func (rd *Reader) scanned(p int) {
+	s := &rd.scan
+	s.pos = p - rd.r
+	if max := rd.lim.MaxValue; max > 0 && !s.discard && s.dropped+int64(s.pos) > max {
+		s.discard = true
+	}
+	if s.discard {
+		rd.r += s.pos
+		s.dropped += int64(s.pos)
+		s.pos = 0
+	}
+}
+
 // scanValue advances the scan over buffered bytes; done reports a complete
 // value.
 func (rd *Reader) scanValue() (done bool, err error) {
 	s := &rd.scan
 	if !s.active {
-		s.active = true
-		s.pos = 0
-		s.stack = s.stack[:0]
+		*s = scanState{active: true, stack: s.stack[:0]}
 	}
 	for {
 		p := rd.r + s.pos
+		if s.skip > 0 {
+			// The rest of a discarded bulk string.
+			k := min(int64(rd.w-p), s.skip)
+			s.skip -= k
+			rd.scanned(p + int(k))
+			if s.skip > 0 {
+				rd.need = int(min(s.skip, minRead))
+				return false, nil
+			}
+			if s.elementDone() {
+				return true, nil
+			}
+			continue
+		}
 		if p >= rd.w {
 			rd.need = 1
 			return false, nil
@@ -80,15 +128,22 @@ func (rd *Reader) scanValue() (done bool, err error) {
 			if bytes.IndexByte(line, '\n') >= 0 {
 				return false, protoErr("line feed inside a line")
 			}
-			s.pos = next - rd.r
+			rd.scanned(next)
 		case TypeBulk, TypeBlobError, TypeVerbatim:
 			n, ok := parseInt(line)
 			if ok && n == -1 && typ == TypeBulk {
-				s.pos = next - rd.r
+				rd.scanned(next)
 				break
 			}
 			if !ok || n < 0 || n > rd.lim.MaxBulk {
 				return false, protoErr("invalid bulk length")
+			}
+			if max := rd.lim.MaxValue; max > 0 && s.dropped+int64(next-rd.r)+n+2 > max {
+				// Too large before it arrives: never buffered.
+				s.discard = true
+				rd.scanned(next)
+				s.skip = n + 2
+				continue
 			}
 			end := next + int(n)
 			if end+2 > rd.w {
@@ -98,11 +153,11 @@ func (rd *Reader) scanValue() (done bool, err error) {
 			if rd.buf[end] != '\r' || rd.buf[end+1] != '\n' {
 				return false, protoErr("expected '\\r\\n' after bulk string")
 			}
-			s.pos = end + 2 - rd.r
+			rd.scanned(end + 2)
 		case TypeArray, TypeMap, TypeSet, TypePush, TypeAttribute:
 			n, ok := parseInt(line)
 			if ok && n == -1 && typ == TypeArray {
-				s.pos = next - rd.r
+				rd.scanned(next)
 				break
 			}
 			if !ok || n < 0 || n > rd.lim.MaxArgs {
@@ -111,38 +166,43 @@ func (rd *Reader) scanValue() (done bool, err error) {
 			if len(s.stack) >= rd.lim.MaxDepth {
 				return false, protoErr("nesting too deep")
 			}
-			s.pos = next - rd.r
+			rd.scanned(next)
 			if typ == TypeMap || typ == TypeAttribute {
 				n *= 2
 			}
-			if n > 0 || typ == TypeAttribute {
+			if n > 0 {
 				s.stack = append(s.stack, scanFrame{left: n, attr: typ == TypeAttribute})
-				if n > 0 {
-					continue
-				}
-				// An empty attribute: its value follows.
-				s.stack = s.stack[:len(s.stack)-1]
 				continue
+			}
+			if typ == TypeAttribute {
+				continue // an empty attribute: its value follows
 			}
 		default:
 			return false, protoErr("unknown reply type '" + string(typ) + "'")
 		}
-		// One element is complete: close the aggregates it completes.
-		for {
-			if len(s.stack) == 0 {
-				s.active = false
-				return true, nil
-			}
-			top := &s.stack[len(s.stack)-1]
-			top.left--
-			if top.left > 0 {
-				break
-			}
-			attr := top.attr
-			s.stack = s.stack[:len(s.stack)-1]
-			if attr {
-				break // the annotated value follows
-			}
+		if s.elementDone() {
+			return true, nil
+		}
+	}
+}
+
+// elementDone closes the aggregates one complete element completes and
+// reports whether the whole value is complete.
+func (s *scanState) elementDone() bool {
+	for {
+		if len(s.stack) == 0 {
+			s.active = false
+			return true
+		}
+		top := &s.stack[len(s.stack)-1]
+		top.left--
+		if top.left > 0 {
+			return false
+		}
+		attr := top.attr
+		s.stack = s.stack[:len(s.stack)-1]
+		if attr {
+			return false // the annotated value follows
 		}
 	}
 }

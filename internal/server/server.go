@@ -43,6 +43,10 @@ type Options struct {
 	// Persistence is the append-only file in DataDir; the zero value is
 	// off (DefaultPersistence is what a configured instance gets).
 	Persistence Persistence
+	// Backend is what serves the data; the zero value is the embedded
+	// engine. Memory and Persistence apply to the embedded engine and are
+	// passed on to a managed redis-server.
+	Backend Backend
 	Logger      *slog.Logger
 	Table       *command.Table // shared, read-only
 
