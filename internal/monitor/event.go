@@ -36,6 +36,8 @@ const (
 	CommandRefused  Type = "command_refused"  // disabled command or ACL denial
 	StepUp          Type = "stepup"           // REDOUBT STEPUP accepted
 	StepUpFailed    Type = "stepup_failed"    // REDOUBT STEPUP with a wrong or replayed code
+	BackendDown     Type = "backend_down"     // the backend stopped answering
+	BackendUp       Type = "backend_up"       // the backend answers again
 )
 
 // Event is one security-relevant event. Addr is the peer ("ip:port", or the

@@ -69,6 +69,10 @@ func (w *Writer) Flush() error {
 // maxRetainedWriteBuffer is the largest output buffer kept after a flush.
 const maxRetainedWriteBuffer = 64 << 10
 
+// Extend lets f append bytes that are already RESP encoded to the buffer
+// (a proxy's replies, copied once).
+func (w *Writer) Extend(f func(buf []byte) []byte) { w.buf = f(w.buf) }
+
 // WriteRaw appends bytes that are already RESP encoded.
 func (w *Writer) WriteRaw(b []byte) { w.buf = append(w.buf, b...) }
 

@@ -1,6 +1,12 @@
 package server
 
-import "redoubt/internal/upstream"
+import (
+	"context"
+	"fmt"
+
+	"redoubt/internal/monitor"
+	"redoubt/internal/upstream"
+)
 
 // BackendKind is what serves an instance's data.
 type BackendKind string
@@ -38,3 +44,80 @@ const (
 	DefaultPool     = 2
 	DefaultMaxReply = 512 << 20
 )
+
+// managedServer is the redis-server of a managed instance.
+type managedServer interface {
+	Target() upstream.Target
+	Stop(ctx context.Context) error
+}
+
+// openBackend connects a gateway instance to its backend (starting it
+// first when it is managed). A backend that is down does not stop the
+// instance: clients get errors until it answers.
+func (s *Server) openBackend(opts Options) error {
+	b := opts.Backend
+	switch b.Kind {
+	case "", BackendEmbedded:
+		return nil
+	case BackendRedis:
+	case BackendManaged:
+		if s.store == nil {
+			return fmt.Errorf("a managed backend needs a data directory")
+		}
+		p, err := s.startManaged(opts)
+		if err != nil {
+			return err
+		}
+		s.managed = p
+		b.Target = p.Target()
+		s.opts.Backend.Target.DB = 0
+	default:
+		return fmt.Errorf("unknown backend %q", b.Kind)
+	}
+	be, err := upstream.New(upstream.Options{
+		Target:   b.Target,
+		Pool:     b.Pool,
+		MaxReply: b.MaxReply,
+		Name:     "redoubt-" + opts.Name,
+		Logger:   s.log,
+		OnHealth: s.backendHealth,
+	})
+	if err != nil {
+		s.log.Error("backend unavailable at start; clients get errors until it answers", "backend", b.Target.String(), "err", err)
+		s.event(monitor.BackendDown, b.Target.String(), "", err.Error())
+	}
+	s.gw = be
+	return nil
+}
+
+// backendHealth records the backend going down or coming back.
+func (s *Server) backendHealth(up bool, err error) {
+	if up {
+		s.event(monitor.BackendUp, s.gw.Target(), "", "")
+		return
+	}
+	s.event(monitor.BackendDown, s.gw.Target(), "", err.Error())
+}
+
+// closeBackend closes the backend connections and stops a managed
+// redis-server.
+func (s *Server) closeBackend(ctx context.Context) {
+	if s.gw != nil {
+		s.gw.Close()
+	}
+	if s.managed != nil {
+		if err := s.managed.Stop(ctx); err != nil {
+			s.log.Error("stopping the managed redis-server", "err", err)
+		}
+	}
+}
+
+// gatewayCommands are the commands a gateway instance answers itself:
+// the connection, introspection and security ones. Transactions,
+// blocking commands and pub/sub are the backend's.
+func (s *Server) gatewayCommands() map[string]connHandler {
+	all := s.baseCommands()
+	delete(all, "bgrewriteaof")
+	all["client|unblock"] = gwClientUnblock
+	return all
+}

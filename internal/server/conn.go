@@ -94,6 +94,7 @@ type conn struct {
 	tx  txState   // MULTI/EXEC and WATCH (multi.go)
 	blk blockWait // a blocked command (blocking.go)
 	ps  psState   // pub/sub subscriptions (pubsub.go)
+	gw  gwState   // a gateway instance's backend state (gateway.go)
 }
 
 func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *conn {
@@ -125,6 +126,9 @@ func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *c
 	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
 	c.ec.SetUnblockHook(c.unblocked)
+	if s.gw != nil {
+		c.gwInit()
+	}
 	c.blk.sig = make(chan struct{}, 1)
 	c.tx.count.Store(-1)
 	c.tx.limit = maxTxBytes
@@ -172,6 +176,7 @@ func (c *conn) serve() {
 			}
 			var pe *resp.ProtocolError
 			if errors.As(err, &pe) {
+				c.gwSync()
 				c.unlock()
 				c.s.log.Debug("protocol error", "client", c.raddr, "err", pe.Msg)
 				c.w.WriteError(pe.Reply())
@@ -253,6 +258,10 @@ func (c *conn) wakeup(err error) bool {
 // onWake does what other goroutines asked of this connection: deliver
 // pub/sub messages. Replies are flushed before the next read.
 func (c *conn) onWake() {
+	if c.s.gw != nil {
+		c.gwPushes()
+		return
+	}
 	c.deliverPush()
 }
 
@@ -306,6 +315,10 @@ func (c *conn) exec(args [][]byte) {
 	}
 	if !c.permit(spec, args) {
 		c.txFlag()
+		return
+	}
+	if s.gw != nil {
+		c.gwExec(spec, args)
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -382,6 +395,12 @@ func (c *conn) runHandler(h connHandler, spec *command.Spec, args [][]byte) {
 // refused command counts as available, so it gets the refusal (after
 // NOAUTH) rather than "unknown command".
 func (s *Server) available(spec *command.Spec) bool {
+	if s.gw != nil {
+		// The backend answers what it does not know; CLIENT REPLY would
+		// leave requests without replies, and is not supported here
+		// either.
+		return spec.Name != "client|reply"
+	}
 	if s.handlers[spec.ID] != nil || s.pol.Load().disabled[spec.ID] {
 		return true
 	}
@@ -394,6 +413,7 @@ func (s *Server) available(spec *command.Spec) bool {
 }
 
 func (c *conn) replyError(msg string) {
+	c.gwSync() // after the replies still to come from the backend
 	c.counters.errorReplies.Add(1)
 	c.w.WriteError(msg)
 }
@@ -464,6 +484,7 @@ func (c *conn) notePos(before uint64) {
 // are dropped and the connection closes: a client is never told a write
 // is stored that may not be.
 func (c *conn) flush() error {
+	c.gwSync()
 	if c.aofPos > c.committed {
 		// Let the other connections that are ready run their batches
 		// first: the write (and the fsync, under always) then serves

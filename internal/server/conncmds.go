@@ -107,6 +107,9 @@ func cmdHello(c *conn, args [][]byte) {
 	if ver != 0 {
 		c.proto.Store(int32(ver))
 		c.w.SetProto(int(ver))
+		if c.s.gw != nil {
+			c.gwProto(int(ver))
+		}
 	}
 	w := c.w
 	w.WriteMap(7)
@@ -156,6 +159,9 @@ func cmdReset(c *conn, args [][]byte) {
 	c.resetTx()
 	c.resetPubsub()
 	c.resetAuth()
+	if c.s.gw != nil {
+		c.gwReset()
+	}
 	c.w.WriteSimple("RESET")
 }
 

@@ -114,6 +114,12 @@ func (c *conn) txIntercept(spec *command.Spec, args [][]byte) bool {
 // txFlag records an error while queueing: EXEC will fail with EXECABORT.
 // The queue is dropped at once.
 func (c *conn) txFlag() {
+	if c.s.gw != nil {
+		if c.gw.multi {
+			c.gw.dirty = true
+		}
+		return
+	}
 	if !c.tx.multi {
 		return
 	}

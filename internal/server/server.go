@@ -24,6 +24,7 @@ import (
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
 	"redoubt/internal/monitor"
+	"redoubt/internal/upstream"
 )
 
 // Version is Redoubt's version.
@@ -47,8 +48,8 @@ type Options struct {
 	// engine. Memory and Persistence apply to the embedded engine and are
 	// passed on to a managed redis-server.
 	Backend Backend
-	Logger      *slog.Logger
-	Table       *command.Table // shared, read-only
+	Logger  *slog.Logger
+	Table   *command.Table // shared, read-only
 
 	// Security is the front door; nil means DefaultSecurity.
 	Security *Security
@@ -103,10 +104,12 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	connectionsReceived   atomic.Int64
-	peakMemory            atomic.Uint64 // highest used_memory INFO reported
-	store                 *store        // data directory and append-only file (persist.go)
-	feed                  aofFeed       // the engine's changes to the file; under the engine lock
-	aofFailed             atomic.Bool   // the file is in the failed state: writes are refused
+	peakMemory            atomic.Uint64     // highest used_memory INFO reported
+	store                 *store            // data directory and append-only file (persist.go)
+	gw                    *upstream.Backend // the backend of a gateway instance; nil: embedded
+	managed               managedServer     // the redis-server of a managed instance
+	feed                  aofFeed           // the engine's changes to the file; under the engine lock
+	aofFailed             atomic.Bool       // the file is in the failed state: writes are refused
 	rejectedConnections   atomic.Int64
 	crossProtocolAttempts atomic.Int64
 	authFailures          atomic.Int64
@@ -197,7 +200,12 @@ func New(opts Options) (*Server, error) {
 	s.lockout = auth.NewLockout(lo, opts.Now)
 	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table, Memory: opts.Memory})
 	s.handlers = make([]connHandler, s.table.Len())
-	for name, h := range s.connCommands() {
+	handlers := s.connCommands()
+	if opts.Backend.Kind != "" && opts.Backend.Kind != BackendEmbedded {
+		handlers = s.gatewayCommands()
+		opts.Persistence.Enabled = false // the backend keeps the data
+	}
+	for name, h := range handlers {
 		spec := s.lookupName(name)
 		if spec == nil {
 			panic(fmt.Sprintf("server: handler for %q has no entry in the command table", name))
@@ -206,6 +214,11 @@ func New(opts Options) (*Server, error) {
 	}
 	if err := s.openStore(opts); err != nil {
 		s.eng.Close()
+		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
+	}
+	if err := s.openBackend(opts); err != nil {
+		s.eng.Close()
+		_ = s.closeStore()
 		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
 	}
 	return s, nil
@@ -373,6 +386,7 @@ func (s *Server) removeConn(c *conn) {
 	c.releaseAddr()
 	c.closeTx()
 	c.closePubsub()
+	c.gwClose()
 	c.close()
 	s.wg.Done()
 }
@@ -418,6 +432,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.eng.Close()
+	s.closeBackend(ctx)
 	if serr := s.closeStore(); serr != nil {
 		s.log.Error("closing the data directory", "instance", s.opts.Name, "err", serr)
 		if err == nil {

@@ -1,0 +1,484 @@
+package server
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"redoubt/internal/command"
+	"redoubt/internal/resp"
+	"redoubt/internal/upstream"
+)
+
+// Gateway mode: the instance's data lives in a real redis-server. After
+// the front door (gate, guard, authentication, policy) a command is
+// forwarded as the bytes it arrived as, without decoding its values.
+//
+// Commands without connection state go to one of a few shared backend
+// connections, pipelined with every other client's; the replies come back
+// in order and each is handed to its own client's sink. A command that
+// creates connection state (MULTI, WATCH, SUBSCRIBE…, a blocking command,
+// SELECT of another database, CLIENT TRACKING) pins a dedicated backend
+// connection to the client for as long as the state lasts.
+//
+// A client's requests are in flight on one backend connection at a time:
+// before it moves to another one (or writes a reply of its own) it waits
+// for every reply still pending, so replies are never reordered.
+
+// gwState is a connection's gateway state, touched only by its goroutine
+// (blockedID is read by CLIENT UNBLOCK from others).
+type gwState struct {
+	sink        *upstream.Sink
+	conn        *upstream.Conn // where the pending requests went
+	outstanding int            // requests sent since the last sync
+	shared      *upstream.Conn // cached shared connection
+	pinned      *upstream.Conn // dedicated connection, while there is state
+	scratch     []byte
+
+	multi    bool
+	dirty    bool // a command was refused here inside MULTI: EXEC aborts
+	watch    bool
+	db       int // selected database; -1: not known (SELECT inside MULTI)
+	tracking bool
+	subs     [3]map[string]struct{} // channels, patterns, shard channels
+	lost     bool                   // the pinned connection broke: state is gone
+
+	blockedID atomic.Int64 // backend client id while blocked; 0: not blocked
+}
+
+// gwMaxOutstanding is how many requests a pipelining client has in flight
+// before it waits for their replies; it bounds the replies buffered for
+// one client.
+const gwMaxOutstanding = 256
+
+// gwInit prepares a connection of a gateway instance.
+func (c *conn) gwInit() {
+	c.gw.sink = upstream.NewSink()
+	c.gw.sink.Wake = c.unblocked
+	c.gw.db = c.s.opts.Backend.Target.DB
+}
+
+// gwSync waits for every pending reply and appends them to the output,
+// after which the connection may write replies of its own.
+func (c *conn) gwSync() {
+	g := &c.gw
+	if g.outstanding == 0 {
+		return
+	}
+	g.conn.Flush()
+	c.w.Extend(g.sink.Wait)
+	g.outstanding = 0
+	if g.pinned != nil && g.pinned.Broken() {
+		// The state it held (MULTI, subscriptions, WATCH) is gone with
+		// it: the client must start again, as after a server restart.
+		g.lost = true
+		c.closeAfter = true
+	}
+}
+
+// gwPushes appends the pushes received on the pinned connection.
+func (c *conn) gwPushes() {
+	if c.gw.sink == nil {
+		return
+	}
+	c.gwSync()
+	var overflow bool
+	c.w.Extend(func(b []byte) []byte {
+		b, overflow = c.gw.sink.Pushes(b)
+		return b
+	})
+	if overflow {
+		c.s.log.Warn("client closed: it does not read its pub/sub messages fast enough", "client", c.raddr)
+		c.closeAfter = true
+	}
+}
+
+// gwSend sends a command frame on up, expecting frames replies; drop
+// throws the replies away (a command Redoubt sends for itself).
+func (c *conn) gwSend(up *upstream.Conn, frame []byte, frames int, drop bool) {
+	g := &c.gw
+	if up != g.conn && g.outstanding > 0 {
+		c.gwSync()
+	}
+	g.conn = up
+	up.Send(g.sink, frame, frames, drop)
+	g.outstanding++
+	if g.outstanding >= gwMaxOutstanding {
+		c.gwSync()
+	}
+}
+
+// gwFrame returns the client's command as it arrived (an inline command
+// is encoded as RESP).
+func (c *conn) gwFrame(args [][]byte) []byte {
+	if f := c.rd.Frame(); f != nil {
+		return f
+	}
+	c.gw.scratch = resp.AppendCommand(c.gw.scratch[:0], args...)
+	return c.gw.scratch
+}
+
+// gwShared returns the shared connection for this client's protocol.
+func (c *conn) gwShared() *upstream.Conn {
+	g := &c.gw
+	proto := int(c.proto.Load())
+	if up := g.shared; up != nil && !up.Broken() && up.Proto() == proto {
+		return up
+	}
+	up, err := c.s.gw.Shared(proto, uint64(c.id))
+	if err != nil {
+		g.shared = nil
+		return nil
+	}
+	g.shared = up
+	return up
+}
+
+// gwPin returns the client's dedicated connection, opening one.
+func (c *conn) gwPin() *upstream.Conn {
+	g := &c.gw
+	if g.pinned != nil {
+		return g.pinned
+	}
+	c.gwSync()
+	up, err := c.s.gw.Dedicated(int(c.proto.Load()))
+	if err != nil {
+		return nil
+	}
+	up.SetOwner(g.sink, false)
+	g.pinned = up
+	return up
+}
+
+// gwClean reports whether the pinned connection holds no state.
+func (g *gwState) clean(defaultDB int) bool {
+	return !g.multi && !g.watch && !g.tracking && g.db == defaultDB &&
+		len(g.subs[0]) == 0 && len(g.subs[1]) == 0 && len(g.subs[2]) == 0
+}
+
+// gwMaybeRelease gives the pinned connection back once no state is left.
+func (c *conn) gwMaybeRelease() {
+	g := &c.gw
+	if g.pinned == nil || !g.clean(c.s.opts.Backend.Target.DB) {
+		return
+	}
+	c.gwSync()
+	c.s.gw.Release(g.pinned, !g.lost)
+	if g.conn == g.pinned {
+		g.conn = nil
+	}
+	g.pinned = nil
+}
+
+// gwExec runs a command of a gateway instance after the front door
+// admitted it.
+func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
+	s := c.s
+	g := &c.gw
+	c.counters.commandsProcessed.Add(1)
+	c.lastCmd.Store(spec)
+	if h := s.handlers[spec.ID]; h != nil {
+		c.gwSync()
+		c.runHandler(h, spec, args)
+		return
+	}
+	switch name := spec.Name; {
+	case name == "select":
+		c.gwSelect(args)
+		return
+	case name == "exec" && g.multi && g.dirty:
+		c.gwSend(g.pinned, resp.AppendCommand(nil, []byte("DISCARD")), 1, true)
+		c.gwSync()
+		g.multi, g.dirty, g.watch = false, false, false
+		c.replyError("EXECABORT Transaction discarded because of previous errors.")
+		c.gwMaybeRelease()
+		return
+	case spec.Has(command.FlagBlocking) && !g.multi:
+		c.gwBlocking(spec, args)
+		return
+	}
+	var up *upstream.Conn
+	if g.pinned != nil || spec.Has(command.FlagConnState) {
+		up = c.gwPin()
+	} else {
+		up = c.gwShared()
+	}
+	if up == nil {
+		c.replyError("ERR backend unavailable")
+		return
+	}
+	frames := 1
+	kind, sub, isPubsub := pubsubKind(spec.Name)
+	if isPubsub && !g.multi {
+		frames = c.gwTrackSubs(kind, sub, args)
+		if up == g.pinned {
+			up.SetOwner(g.sink, c.proto.Load() == 2)
+		}
+	}
+	c.gwSend(up, c.gwFrame(args), frames, false)
+	switch spec.Name {
+	case "multi", "watch", "exec", "discard", "unwatch", "client|tracking":
+	default:
+		if isPubsub && !g.multi && !sub {
+			c.gwMaybeRelease()
+		}
+		return
+	}
+	// State changes only if the backend said yes: wait for the reply.
+	mark := c.w.Buffered()
+	c.gwSync()
+	ok := c.w.Buffered() > mark && c.w.Bytes()[mark] != '-'
+	switch spec.Name {
+	case "multi":
+		g.multi = g.multi || ok
+	case "watch":
+		g.watch = g.watch || ok
+	case "exec", "discard":
+		if ok || spec.Name == "discard" {
+			g.multi, g.watch, g.dirty = false, false, false
+		}
+	case "unwatch":
+		if ok {
+			g.watch = false
+		}
+	case "client|tracking":
+		if ok && len(args) > 2 {
+			g.tracking = strings.EqualFold(string(args[2]), "on")
+		}
+	}
+	c.gwMaybeRelease()
+}
+
+// gwSelect is SELECT: the client's default database needs no state on
+// the backend; any other pins a connection.
+func (c *conn) gwSelect(args [][]byte) {
+	g := &c.gw
+	n, ok := resp.ParseInt(args[1])
+	if !ok || n < 0 || n > 1<<31 {
+		if !ok {
+			c.replyError("ERR value is not an integer or out of range")
+		} else {
+			c.replyError("ERR DB index is out of range")
+		}
+		return
+	}
+	def := c.s.opts.Backend.Target.DB
+	if g.pinned == nil && int(n) == def && !g.multi {
+		c.gwSync()
+		c.w.WriteOK()
+		return
+	}
+	up := c.gwPin()
+	if up == nil {
+		c.replyError("ERR backend unavailable")
+		return
+	}
+	c.gwSend(up, c.gwFrame(args), 1, false)
+	if g.multi {
+		g.db = -1 // takes effect at EXEC, if the transaction runs
+		return
+	}
+	mark := c.w.Buffered()
+	c.gwSync()
+	if c.w.Buffered() > mark && c.w.Bytes()[mark] == '+' {
+		g.db = int(n)
+		c.db.Store(int32(n))
+	}
+	c.gwMaybeRelease()
+}
+
+// pubsubKind classifies the subscription commands: kind 0 channels, 1
+// patterns, 2 shard channels; sub is true for the subscribing ones.
+func pubsubKind(name string) (kind int, sub, ok bool) {
+	switch name {
+	case "subscribe":
+		return 0, true, true
+	case "unsubscribe":
+		return 0, false, true
+	case "psubscribe":
+		return 1, true, true
+	case "punsubscribe":
+		return 1, false, true
+	case "ssubscribe":
+		return 2, true, true
+	case "sunsubscribe":
+		return 2, false, true
+	}
+	return 0, false, false
+}
+
+// gwTrackSubs keeps the client's subscriptions as the backend will have
+// them and returns how many confirmations the command gets: one per
+// name, or one per subscription (at least one) to unsubscribe from all.
+func (c *conn) gwTrackSubs(kind int, sub bool, args [][]byte) int {
+	g := &c.gw
+	set := g.subs[kind]
+	if set == nil {
+		set = map[string]struct{}{}
+		g.subs[kind] = set
+	}
+	names := args[1:]
+	if !sub && len(names) == 0 {
+		n := max(len(set), 1)
+		clear(set)
+		return n
+	}
+	for _, name := range names {
+		if sub {
+			set[string(name)] = struct{}{}
+		} else {
+			delete(set, string(name))
+		}
+	}
+	return len(names)
+}
+
+// gwBlocking runs a blocking command on a dedicated connection and waits
+// for its reply while it keeps reading the client's socket, as a blocked
+// client of the embedded engine does: a client that leaves, is killed or
+// shut down ends the wait, and its backend connection is closed (which
+// ends the command on the backend).
+func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
+	g := &c.gw
+	up := c.gwPin()
+	if up == nil {
+		c.replyError("ERR backend unavailable")
+		return
+	}
+	c.gwSync()
+	if c.flush() != nil {
+		return
+	}
+	c.gwSend(up, c.gwFrame(args), 1, false)
+	up.Flush()
+	c.blk.blocked.Store(true)
+	g.blockedID.Store(up.ID())
+	g.sink.AsyncWait = true
+	defer func() {
+		g.sink.AsyncWait = false
+		g.blockedID.Store(0)
+		c.blk.blocked.Store(false)
+		if !c.killed.Load() && !c.stopping.Load() {
+			_ = c.nc.SetReadDeadline(c.deadline)
+		}
+	}()
+	for !g.sink.Ready() {
+		if c.killed.Load() || c.stopping.Load() {
+			c.gwAbandon()
+			return
+		}
+		_ = c.nc.SetReadDeadline(time.Time{}) // a blocked client does not idle out
+		var rerr error
+		if !c.woken.Load() {
+			rerr = c.rd.ReadMore(maxBlockedInput)
+		}
+		if rerr == resp.ErrBufferFull {
+			select {
+			case <-c.blk.sig:
+			case <-c.s.quit:
+			}
+			continue
+		}
+		if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+			c.gwAbandon() // the peer left
+			return
+		}
+		c.woken.Store(false)
+	}
+	g.sink.AsyncWait = false
+	c.gwSync()
+	c.gwMaybeRelease()
+}
+
+// gwAbandon drops the pinned connection of a client that goes away in
+// the middle of a command.
+func (c *conn) gwAbandon() {
+	g := &c.gw
+	if g.pinned != nil {
+		c.s.gw.Release(g.pinned, false)
+		g.pinned = nil
+	}
+	g.conn = nil
+	g.outstanding = 0
+	c.gw.sink = upstream.NewSink() // late replies go to the old one
+	c.gw.sink.Wake = c.unblocked
+	c.closeAfter = true
+}
+
+// gwReset is RESET's part: the pinned connection and its state go.
+func (c *conn) gwReset() {
+	g := &c.gw
+	c.gwSync()
+	if g.pinned != nil {
+		c.s.gw.Release(g.pinned, false)
+		g.pinned = nil
+	}
+	g.conn = nil
+	g.multi, g.dirty, g.watch, g.tracking, g.lost = false, false, false, false, false
+	g.db = c.s.opts.Backend.Target.DB
+	g.subs = [3]map[string]struct{}{}
+}
+
+// gwClose releases what a closing connection holds.
+func (c *conn) gwClose() {
+	if c.gw.pinned != nil {
+		c.s.gw.Release(c.gw.pinned, false)
+		c.gw.pinned = nil
+	}
+}
+
+// gwProto follows a protocol change (HELLO) on the pinned connection.
+func (c *conn) gwProto(proto int) {
+	g := &c.gw
+	if g.pinned == nil || g.pinned.Proto() == proto {
+		return
+	}
+	// The pinned connection keeps its state; it speaks the new protocol
+	// from now on. Its HELLO reply is not the client's.
+	c.gwSend(g.pinned, resp.AppendCommand(nil, []byte("HELLO"), []byte(strconv.Itoa(proto))), 1, true)
+	c.gwSync()
+}
+
+// gwClientUnblock is CLIENT UNBLOCK for a gateway instance: the client
+// is blocked on its backend connection, whose own id the backend knows.
+func gwClientUnblock(c *conn, args [][]byte) {
+	if len(args) != 3 && len(args) != 4 {
+		c.replyError("ERR wrong number of arguments for 'client|unblock' command")
+		return
+	}
+	if len(args) == 4 {
+		switch strings.ToLower(string(args[3])) {
+		case "timeout", "error":
+		default:
+			c.replyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	id, ok := resp.ParseInt(args[2])
+	if !ok {
+		c.replyError("ERR value is not an integer or out of range")
+		return
+	}
+	var backendID int64
+	c.s.mu.Lock()
+	for o := range c.s.conns {
+		if o.id == id {
+			backendID = o.gw.blockedID.Load()
+			break
+		}
+	}
+	c.s.mu.Unlock()
+	up := c.gwShared()
+	if backendID == 0 || up == nil {
+		c.w.WriteInt(0)
+		return
+	}
+	fwd := [][]byte{[]byte("CLIENT"), []byte("UNBLOCK"), []byte(strconv.FormatInt(backendID, 10))}
+	if len(args) == 4 {
+		fwd = append(fwd, args[3])
+	}
+	c.gwSend(up, resp.AppendCommand(nil, fwd...), 1, false)
+}

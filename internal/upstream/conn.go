@@ -1,0 +1,270 @@
+package upstream
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"redoubt/internal/resp"
+)
+
+// UnavailableReply is the error a request gets when its backend
+// connection is gone or the backend is down.
+const UnavailableReply = "-ERR backend unavailable\r\n"
+
+// request is one command sent on a connection, waiting for its replies.
+type request struct {
+	sink   *Sink
+	frames int  // replies it expects (a SUBSCRIBE of n channels: n)
+	drop   bool // replies are read and thrown away
+}
+
+// Conn is one connection to the backend: shared by many clients (a pool
+// connection) or pinned to one (dedicated). Requests are appended to its
+// write buffer and to its queue under one lock, so replies, which the
+// backend sends in order, are matched to requests in order. A writer
+// goroutine writes what accumulates in one write; a reader goroutine reads
+// the replies without decoding them and hands them to the clients' sinks.
+type Conn struct {
+	b         *Backend
+	nc        net.Conn
+	proto     int
+	dedicated bool
+	id        int64 // the backend's CLIENT ID of a dedicated connection
+
+	mu      sync.Mutex
+	wbuf    []byte
+	queue   []request // sent, not yet picked up by the reader
+	kicked  bool      // the writer has been told there is work
+	broken  error     // set once; the connection is then closed
+	owner   *Sink     // a dedicated connection's client: receives pushes
+	pubsub  bool      // RESP2 subscribed mode: messages are pushes
+	kick    chan struct{}
+	closed  chan struct{}
+	dropped atomic.Bool // closed on purpose (Close): no health report
+	gone    atomic.Bool // uncounted from the open dedicated connections
+	dead    atomic.Bool // broken, readable without the lock
+}
+
+func newConn(b *Backend, nc net.Conn, proto int, dedicated bool) *Conn {
+	c := &Conn{b: b, nc: nc, proto: proto, dedicated: dedicated,
+		kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	go c.writer()
+	go c.reader()
+	return c
+}
+
+// Send queues one request of frames replies for sink; the bytes go out
+// at the next Flush. A connection that is gone answers at once with
+// UnavailableReply.
+func (c *Conn) Send(sink *Sink, cmd []byte, frames int, drop bool) {
+	sink.add()
+	c.mu.Lock()
+	if c.broken != nil {
+		c.mu.Unlock()
+		sink.reply([]byte(UnavailableReply), true, drop)
+		return
+	}
+	c.wbuf = append(c.wbuf, cmd...)
+	c.queue = append(c.queue, request{sink: sink, frames: frames, drop: drop})
+	c.mu.Unlock()
+}
+
+// Flush makes the writer write what was sent.
+func (c *Conn) Flush() {
+	c.mu.Lock()
+	if len(c.wbuf) > 0 && !c.kicked && c.broken == nil {
+		c.kicked = true
+		c.kick <- struct{}{}
+	}
+	c.mu.Unlock()
+}
+
+// SetOwner makes sink receive the pushes of a dedicated connection;
+// pubsub says that RESP2 messages (subscribed mode) are pushes too.
+func (c *Conn) SetOwner(sink *Sink, pubsub bool) {
+	c.mu.Lock()
+	c.owner, c.pubsub = sink, pubsub
+	c.mu.Unlock()
+}
+
+// ID is the backend's client id of a dedicated connection (0 if unknown).
+func (c *Conn) ID() int64 { return c.id }
+
+// Broken reports whether the connection is gone.
+func (c *Conn) Broken() bool { return c.dead.Load() }
+
+// Proto is the connection's protocol version (2 or 3).
+func (c *Conn) Proto() int { return c.proto }
+
+// Close ends the connection; its pending requests get UnavailableReply.
+func (c *Conn) Close() {
+	c.dropped.Store(true)
+	c.fail(errClosed)
+}
+
+var errClosed = errors.New("closed")
+
+// fail breaks the connection once: it closes the socket and answers every
+// request still queued with UnavailableReply. The reader answers the ones
+// it had picked up when its read fails.
+func (c *Conn) fail(err error) {
+	c.mu.Lock()
+	if c.broken != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.broken = err
+	c.dead.Store(true)
+	q := c.queue
+	c.queue = nil
+	c.wbuf = nil
+	c.mu.Unlock()
+	_ = c.nc.Close()
+	close(c.closed)
+	for _, r := range q {
+		r.sink.reply([]byte(UnavailableReply), true, r.drop)
+	}
+	if !c.dropped.Load() {
+		c.b.connFailed(c, err)
+	}
+}
+
+// writer writes the accumulated requests, one write for all that arrived
+// since the last one.
+func (c *Conn) writer() {
+	var buf []byte
+	for {
+		select {
+		case <-c.kick:
+		case <-c.closed:
+			return
+		}
+		c.mu.Lock()
+		buf, c.wbuf = c.wbuf, buf[:0]
+		c.kicked = false
+		c.mu.Unlock()
+		if len(buf) == 0 {
+			continue
+		}
+		if _, err := c.nc.Write(buf); err != nil {
+			c.fail(err)
+			return
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil
+		}
+	}
+}
+
+// reader matches replies to requests until the connection fails. A reply
+// larger than the limit is answered with an error to its own client only;
+// a reply that is not RESP, or a reply no request waits for, breaks the
+// connection (its requests get UnavailableReply).
+func (c *Conn) reader() {
+	lim := resp.DefaultLimits()
+	lim.MaxArgs = 1 << 40 // counts cost nothing until the bytes arrive; MaxValue bounds them
+	lim.MaxValue = c.b.maxReply
+	rd := resp.NewReader(c.nc, lim)
+	var inflight []request
+	next, got := 0, 0 // the request being answered, and its frames so far
+	tooLarge := []byte("-ERR reply from the backend is larger than max_reply_size\r\n")
+	defer func() {
+		for _, r := range inflight[next:] {
+			r.sink.reply([]byte(UnavailableReply), true, r.drop)
+		}
+	}()
+	for {
+		raw, err := rd.ReadRaw()
+		if err != nil && err != resp.ErrValueTooLarge {
+			c.fail(err)
+			return
+		}
+		if err == nil && c.isPush(raw) {
+			c.mu.Lock()
+			owner := c.owner
+			c.mu.Unlock()
+			if owner != nil {
+				owner.push(raw)
+				continue
+			}
+		}
+		if next == len(inflight) {
+			c.mu.Lock()
+			inflight, c.queue = c.queue, inflight[:0]
+			c.mu.Unlock()
+			next = 0
+			if len(inflight) == 0 {
+				c.fail(errors.New("a reply no request waits for"))
+				return
+			}
+		}
+		r := inflight[next]
+		if err == resp.ErrValueTooLarge {
+			c.b.repliesTooLarge.Add(1)
+			raw = tooLarge
+		}
+		got++
+		last := got >= r.frames
+		r.sink.reply(raw, last, r.drop)
+		if last {
+			inflight[next] = request{}
+			next++
+			got = 0
+		}
+	}
+}
+
+// isPush reports whether a frame is a push rather than a reply: a RESP3
+// push that is not a subscription confirmation, or, in RESP2 subscribed
+// mode, a message.
+func (c *Conn) isPush(raw []byte) bool {
+	if !c.dedicated || len(raw) == 0 {
+		return false
+	}
+	switch raw[0] {
+	case '>':
+		return !isConfirmation(raw)
+	case '*':
+		c.mu.Lock()
+		ps := c.pubsub
+		c.mu.Unlock()
+		return ps && isMessage(raw)
+	}
+	return false
+}
+
+// The first element of pub/sub frames, as RESP bulk strings.
+var (
+	confirmations = [][]byte{
+		[]byte("$9\r\nsubscribe\r\n"), []byte("$11\r\nunsubscribe\r\n"),
+		[]byte("$10\r\npsubscribe\r\n"), []byte("$12\r\npunsubscribe\r\n"),
+		[]byte("$10\r\nssubscribe\r\n"), []byte("$12\r\nsunsubscribe\r\n"),
+	}
+	messages = [][]byte{
+		[]byte("$7\r\nmessage\r\n"), []byte("$8\r\npmessage\r\n"), []byte("$8\r\nsmessage\r\n"),
+	}
+)
+
+// firstElem returns the bytes after an aggregate's header.
+func firstElem(raw []byte) []byte {
+	i := bytes.IndexByte(raw, '\n')
+	if i < 0 {
+		return nil
+	}
+	return raw[i+1:]
+}
+
+func isConfirmation(raw []byte) bool { return hasAnyPrefix(firstElem(raw), confirmations) }
+func isMessage(raw []byte) bool      { return hasAnyPrefix(firstElem(raw), messages) }
+
+func hasAnyPrefix(b []byte, prefixes [][]byte) bool {
+	for _, p := range prefixes {
+		if bytes.HasPrefix(b, p) {
+			return true
+		}
+	}
+	return false
+}
