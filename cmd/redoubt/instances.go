@@ -48,12 +48,24 @@ func (sh *shared) options(inst config.Instance, table *command.Table) (server.Op
 			RewritePercent: inst.Persistence.RewritePercent,
 			RewriteMinSize: inst.Persistence.RewriteMinSize,
 		},
+		Backend:  serverBackend(inst.Backend),
 		Logger:   sh.log,
 		Table:    table,
 		Security: &sec,
 		Events:   sh.events,
 		Verifier: sh.verifier,
 	}, nil
+}
+
+// serverBackend maps an instance's configured backend to the server's.
+func serverBackend(b config.Backend) server.Backend {
+	return server.Backend{
+		Kind:        server.BackendKind(b.Kind),
+		Target:      b.Target,
+		Pool:        b.Pool,
+		MaxReply:    b.MaxReply,
+		RedisServer: b.RedisServer,
+	}
 }
 
 // security maps an instance's configuration to its front door, loading
@@ -95,16 +107,16 @@ func (sh *shared) security(inst config.Instance) (server.Security, error) {
 
 // reload reads the configuration file again and applies what can change
 // without a restart to every running instance. A file with errors changes
-// nothing.
-func reload(log *slog.Logger, sh *shared, servers []*server.Server, path, listen, data string) {
+// nothing. The flags (listen, data, backend) are applied again; a backend
+// changes only with a restart.
+func reload(log *slog.Logger, sh *shared, servers []*server.Server, path, listen, data string, backend *config.Backend) {
 	if path == "" {
 		log.Info("SIGHUP: no configuration file to reload")
 		return
 	}
 	cfg, err := config.Load(path)
 	if err == nil {
-		cfg.Override(listen, data)
-		err = cfg.Finish(path)
+		err = overrideConfig(cfg, path, listen, data, backend)
 	}
 	if err != nil {
 		log.Error("SIGHUP: configuration not reloaded", "err", err)

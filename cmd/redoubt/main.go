@@ -47,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "YAML configuration file; flags override it")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	threads := fs.Int("threads", 0, "OS threads running Go code (GOMAXPROCS); default half the CPUs, at least 1, or the GOMAXPROCS environment variable")
+	upstream := fs.String("upstream", "", "backend of the default instance: redis://[user@]host[:port][/db], rediss://…, unix:///path[?db=N], managed or embedded (default embedded); never a password: see --upstream-password-file and "+config.UpstreamPasswordEnv)
+	upstreamPass := fs.String("upstream-password-file", "", "file whose first line is the --upstream password (mode 0600 or stricter)")
 	fs.Usage = func() { usage(fs, stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -56,6 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "redoubt: unexpected argument %q (see redoubt --help)\n", fs.Arg(0))
+		return 2
+	}
+	backend, err := config.FlagBackend(*upstream, *upstreamPass, os.Getenv(config.UpstreamPasswordEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "redoubt: %v\n", err)
 		return 2
 	}
 	var level slog.Level
@@ -69,15 +76,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg := config.Default()
 	file := "flags"
 	if *cfgPath != "" {
-		var err error
 		if cfg, err = config.Load(*cfgPath); err != nil {
 			fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
 			return 1
 		}
 		file = *cfgPath
 	}
-	cfg.Override(*listen, *data)
-	if err := cfg.Finish(file); err != nil {
+	if err := overrideConfig(cfg, file, *listen, *data, backend); err != nil {
 		fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
 		return 1
 	}
@@ -126,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	got := <-sig
 	for got == syscall.SIGHUP {
-		reload(log, shared, servers, *cfgPath, *listen, *data)
+		reload(log, shared, servers, *cfgPath, *listen, *data, backend)
 		got = <-sig
 	}
 	log.Info("shutting down", "signal", got.String())
@@ -151,6 +156,17 @@ func threadCount(flagValue int, env string, cpus int) int {
 	return max(1, cpus/2)
 }
 
+// overrideConfig applies the flags to the configuration and finishes it.
+func overrideConfig(cfg *config.Config, file, listen, data string, backend *config.Backend) error {
+	cfg.Override(listen, data)
+	if backend != nil {
+		if err := cfg.OverrideBackend(*backend); err != nil {
+			return err
+		}
+	}
+	return cfg.Finish(file)
+}
+
 func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprintf(w, `redoubt %s — a security-hardened Redis-compatible server
 
@@ -171,12 +187,19 @@ in ./data/default. A configuration file can declare several instances; they
 share nothing (keys, connections, files). Flags override the file and apply
 to the instance named "default".
 
+In front of an existing Redis (the password from a file or the environment,
+never the command line):
+  %s=… redoubt --upstream redis://10.0.0.5:6379
+  redoubt --upstream managed     (Redoubt runs redis-server itself)
+
 Flags:
-`, server.Version, config.DefaultListen)
+`, server.Version, config.DefaultListen, config.UpstreamPasswordEnv)
+	width := len("help")
+	fs.VisitAll(func(f *flag.Flag) { width = max(width, len(f.Name)) })
 	fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  --%-12s %s\n", f.Name, f.Usage)
+		fmt.Fprintf(w, "  --%-*s %s\n", width, f.Name, f.Usage)
 	})
-	fmt.Fprintf(w, "  --%-12s %s\n", "help", "print this help")
+	fmt.Fprintf(w, "  --%-*s %s\n", width, "help", "print this help")
 	fmt.Fprintln(w, "\nConfiguration keys (YAML):")
 	for _, k := range config.Keys() {
 		fmt.Fprintf(w, "  %-22s %s\n", k[0], k[1])

@@ -46,6 +46,8 @@ type Instance struct {
 	Memory    engine.MemoryOptions // maxmemory and maxmemory_policy
 	// Persistence is the append-only file (appendonly, appendfsync …).
 	Persistence Persistence
+	// Backend is what serves the data (see backend.go).
+	Backend Backend
 
 	// The front door (see security.go).
 	Public      bool
@@ -76,6 +78,7 @@ func newInstance(name string) Instance {
 		PerAddress:  DefaultPerAddress,
 		AuthTimeout: DefaultAuthTimeout,
 		Persistence: Persistence{Enabled: true, Fsync: aof.FsyncEverySec},
+		Backend:     Backend{Kind: BackendEmbedded},
 	}
 }
 
@@ -87,7 +90,7 @@ func Keys() [][2]string {
 		{"instances[].listen", "list of addresses: \"host:port\" or \"unix:/path\" (default 127.0.0.1:6379 for \"default\")"},
 		{"instances[].data", "data directory, owned by this instance alone (default ./data/<name>)"},
 		{"instances[].databases", "number of databases, SELECT 0..n-1 (default 16)"},
-	}, append(dataKeys(), securityKeys()...)...)
+	}, slices.Concat(dataKeys(), backendKeys(), securityKeys())...)
 }
 
 // Error is one configuration error at a line of the file.
@@ -213,7 +216,7 @@ func (p *parser) instance(n *yaml.Node) (Instance, bool) {
 			}
 			inst.Databases = n
 		default:
-			if !p.securityKey(&inst, k, v) && !p.dataKey(&inst, k, v) {
+			if !p.securityKey(&inst, k, v) && !p.dataKey(&inst, k, v) && !p.backendKey(&inst, k, v) {
 				p.errorf(k, "unknown instance key %q", k.Value)
 			}
 		}

@@ -98,6 +98,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("instances:\n  - name: a\n    listen: [\"127.0.0.1:1\", \"unix:/s\"]\n    databases: 4\n"))
 	f.Add([]byte("instances:\n  - name: [\n"))
 	f.Add([]byte("instances: {a: 1}\nx: &a [*a]\n"))
+	f.Add([]byte("instances:\n  - name: a\n    listen: 127.0.0.1:1\n    backend:\n      url: rediss://u@h:1/2\n      pool_size: 2\n      tls: {server_name: x}\n"))
+	f.Add([]byte("instances:\n  - name: a\n    listen: 127.0.0.1:1\n    backend: managed\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("f.yaml", data)
 		if err != nil {

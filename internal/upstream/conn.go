@@ -37,7 +37,9 @@ type Conn struct {
 	mu      sync.Mutex
 	wbuf    []byte
 	queue   []request // sent, not yet picked up by the reader
-	kicked  bool      // the writer has been told there is work
+	kicked  bool      // the writer goroutine has been told there is work
+	writing bool      // a client's Flush is writing
+	spare   []byte    // the other write buffer
 	broken  error     // set once; the connection is then closed
 	owner   *Sink     // a dedicated connection's client: receives pushes
 	pubsub  bool      // RESP2 subscribed mode: messages are pushes
@@ -72,15 +74,45 @@ func (c *Conn) Send(sink *Sink, cmd []byte, frames int, drop bool) {
 	c.mu.Unlock()
 }
 
-// Flush makes the writer write what was sent.
+// Flush writes what was sent. The first client to flush writes for
+// everyone whose requests accumulated meanwhile (one write for many
+// clients); while it writes, the others only append. After a few rounds
+// it leaves the rest to the writer goroutine, so no client writes for the
+// others for long.
 func (c *Conn) Flush() {
 	c.mu.Lock()
-	if len(c.wbuf) > 0 && !c.kicked && c.broken == nil {
-		c.kicked = true
-		c.kick <- struct{}{}
+	if c.writing || c.kicked || len(c.wbuf) == 0 || c.broken != nil {
+		c.mu.Unlock()
+		return
 	}
+	c.writing = true
+	for round := 0; len(c.wbuf) > 0; round++ {
+		if round == maxFlushRounds {
+			c.kicked = true
+			c.kick <- struct{}{}
+			break
+		}
+		buf := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.mu.Unlock()
+		_, err := c.nc.Write(buf)
+		c.mu.Lock()
+		if err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			c.fail(err)
+			return
+		}
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+	}
+	c.writing = false
 	c.mu.Unlock()
 }
+
+// maxFlushRounds is how many writes one client's Flush makes at most.
+const maxFlushRounds = 2
 
 // SetOwner makes sink receive the pushes of a dedicated connection;
 // pubsub says that RESP2 messages (subscribed mode) are pushes too.
@@ -132,10 +164,8 @@ func (c *Conn) fail(err error) {
 	}
 }
 
-// writer writes the accumulated requests, one write for all that arrived
-// since the last one.
+// writer writes what a client's Flush left behind.
 func (c *Conn) writer() {
-	var buf []byte
 	for {
 		select {
 		case <-c.kick:
@@ -143,19 +173,9 @@ func (c *Conn) writer() {
 			return
 		}
 		c.mu.Lock()
-		buf, c.wbuf = c.wbuf, buf[:0]
 		c.kicked = false
 		c.mu.Unlock()
-		if len(buf) == 0 {
-			continue
-		}
-		if _, err := c.nc.Write(buf); err != nil {
-			c.fail(err)
-			return
-		}
-		if cap(buf) > 1<<20 {
-			buf = nil
-		}
+		c.Flush()
 	}
 }
 
