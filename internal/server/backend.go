@@ -70,7 +70,7 @@ func (s *Server) openBackend(opts Options) error {
 		}
 		s.managed = p
 		b.Target = p.Target()
-		s.opts.Backend.Target.DB = 0
+		s.opts.Backend.Target = b.Target
 	default:
 		return fmt.Errorf("unknown backend %q", b.Kind)
 	}

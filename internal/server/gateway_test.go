@@ -95,3 +95,23 @@ func TestGatewayBackendDown(t *testing.T) {
 		return c.do("GET", "k") == "-ERR backend unavailable\r\n"
 	})
 }
+
+func TestGatewayInfo(t *testing.T) {
+	s, r := startGateway(t)
+	c := dial(t, s.Addrs()[0])
+	c.do("SET", "k", "v")
+	info := c.do("INFO")
+	for _, want := range []string{"# Server\r\nredis_version:", "# Backend\r\nbackend:redis\r\nbackend_target:redis://" + r.Addr, "backend_status:up",
+		"# Keyspace\r\ndb0:keys=1,", "# Memory\r\nused_memory:", "# Security\r\n"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO lacks %q:\n%s", want, info)
+		}
+	}
+	if got := c.do("INFO", "commandstats"); !strings.Contains(got, "cmdstat_set:calls=1") {
+		t.Errorf("INFO commandstats: %s", got)
+	}
+	r.Stop()
+	testutil.WaitFor(t, 5*time.Second, "backend down in INFO", func() bool {
+		return strings.Contains(c.do("INFO", "backend"), "backend_status:down")
+	})
+}

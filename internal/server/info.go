@@ -32,6 +32,11 @@ func cmdInfo(c *conn, args [][]byte) {
 		{"stats", true}, {"replication", true}, {"cpu", true}, {"security", true}, {"keyspace", true},
 	}
 	var b bytes.Buffer
+	var remote map[string]string
+	if c.s.gw != nil {
+		remote = c.s.backendInfo()
+		sections = gatewaySections(sections, want, all)
+	}
 	for _, sec := range sections {
 		if !all && !want[sec.name] && !(want["default"] && sec.dflt) {
 			continue
@@ -40,6 +45,10 @@ func cmdInfo(c *conn, args [][]byte) {
 			b.WriteString("\r\n")
 		}
 		b.WriteString("# " + strings.ToUpper(sec.name[:1]) + sec.name[1:] + "\r\n")
+		if c.s.gw != nil && !localSection(sec.name) {
+			b.WriteString(remote[sec.name])
+			continue
+		}
 		c.s.infoSection(c, &b, sec.name)
 	}
 	c.w.WriteVerbatim("txt", b.String())
@@ -66,6 +75,10 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		}
 	case "clients":
 		kv("connected_clients", s.clientCount())
+		if s.gw != nil {
+			kv("blocked_clients", s.gwBlockedClients())
+			break
+		}
 		kv("blocked_clients", s.eng.BlockedClients())
 	case "memory":
 		// used_memory is the engine's estimate of its dataset, from the
@@ -122,6 +135,8 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		kv("goroutines", runtime.NumGoroutine())
 	case "security":
 		s.infoSecurity(c, kv)
+	case "backend":
+		s.backendSection(kv)
 	case "keyspace":
 		c.lock()
 		for _, db := range s.eng.Keyspace() {

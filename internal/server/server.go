@@ -201,9 +201,10 @@ func New(opts Options) (*Server, error) {
 	s.eng = engine.New(engine.Options{Databases: opts.Databases, Logger: log, Table: opts.Table, Memory: opts.Memory})
 	s.handlers = make([]connHandler, s.table.Len())
 	handlers := s.connCommands()
+	storeOpts := opts
 	if opts.Backend.Kind != "" && opts.Backend.Kind != BackendEmbedded {
 		handlers = s.gatewayCommands()
-		opts.Persistence.Enabled = false // the backend keeps the data
+		storeOpts.Persistence.Enabled = false // the backend keeps the data
 	}
 	for name, h := range handlers {
 		spec := s.lookupName(name)
@@ -212,7 +213,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.handlers[spec.ID] = h
 	}
-	if err := s.openStore(opts); err != nil {
+	if err := s.openStore(storeOpts); err != nil {
 		s.eng.Close()
 		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
 	}
