@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -68,6 +69,10 @@ func (c *conn) gwSync() {
 	if g.outstanding == 0 {
 		return
 	}
+	// Let the other clients that are ready add their requests first: one
+	// write to the backend then carries them all, as one pass of an
+	// event loop would.
+	runtime.Gosched()
 	g.conn.Flush()
 	c.w.Extend(g.sink.Wait)
 	g.outstanding = 0
