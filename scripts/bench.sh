@@ -13,11 +13,19 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory, types,
-# perimeter, control, accounts, idle, auth, durability), BENCH_OUT (default
-# bench-results). The durability section (issue 4) measures the append-only
-# file: redoubt against itself with it off, everysec and always, then
-# against redis-server with the same everysec file; the replay rate at
+# perimeter, control, accounts, idle, auth, durability, gateway), BENCH_OUT
+# (default bench-results). The durability section (issue 4) measures the
+# append-only file: redoubt against itself with it off, everysec and always,
+# then against redis-server with the same everysec file; the replay rate at
 # start-up; and a rewrite of KEYS keys (time, RSS).
+# The gateway section (issue 7) measures one redis-server reached directly,
+# through redoubt --upstream (an account, the allowlist, the cross-protocol
+# guard and the command policy on) and through twemproxy (nutcracker),
+# ROUNDS rounds in rotating order; then GW_MANY (default 1000) clients
+# through redoubt and the backend connections that serve them. GW_TESTS
+# (default "set get incr lpush lpop mset"), GW_REQUESTS (default 150000,
+# -P 1) and GW_P16_REQUESTS (default 1000000, -P 16) size it: each run
+# lasts ~1.5–7 s on 2 cores, the direct ones the shortest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -629,6 +637,179 @@ PY
 		echo "| new RDB base | $((${base_bytes:-0} / 1048576)) MiB |"
 		echo "| RSS before the rewrite | $((rss0 / 1024)) MiB |"
 		echo "| peak RSS during it ($(wc -l <"$work/rss-samples") samples) | $((rss_peak / 1024)) MiB ($(awk -v a="$rss_peak" -v b="$rss0" 'BEGIN {printf "%.2f", a/b}')×) |"
+	} | tee -a "$OUT/latest.md"
+fi
+
+# ---- Gateway (issue 7): one redis-server reached directly, through
+# redoubt --upstream and through twemproxy ----
+
+# gw_run PORT PIPELINE TEST N [USER PASS] -> "rps p50_ms p99_ms" from
+# redis-benchmark's CSV (7.0: test,rps,avg,min,p50,p95,p99,max).
+gw_run() {
+	local auth=()
+	[ $# -ge 6 ] && auth=(--user "$5" -a "$6")
+	redis-benchmark -p "$1" "${auth[@]}" -c "$CLIENTS" -n "$4" -P "$2" -t "$3" --csv -q 2>/dev/null |
+		awk -F, 'NR==2 {gsub(/"/,""); print $2, $5, $7}'
+}
+# col FILE N -> column N of FILE, one value a line
+col() { awk -v n="$2" '{print $n}' "$1"; }
+# ratio_range A_FILE B_FILE -> "x.xx (lo–hi)": the ratio of the medians of
+# column 1, then the range of the per-round ratios
+ratio_range() {
+	local ma mb
+	ma=$(col "$1" 1 | median); mb=$(col "$2" 1 | median)
+	printf '%s (%s)' "$(awk -v a="$ma" -v b="$mb" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "n/a" }')" \
+		"$(paste -d' ' "$1" "$2" | awk '$4 > 0 {print $1/$4}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f–%.2f", a[1], a[NR]}')"
+}
+
+if want gateway; then
+	if ! command -v nutcracker >/dev/null 2>&1; then
+		echo "gateway: nutcracker (twemproxy) is not installed; scripts/deps.sh installs it (as root)" >&2
+		exit 1
+	fi
+	GW_TESTS=${GW_TESTS:-set get incr lpush lpop mset}
+	GW_REQUESTS=${GW_REQUESTS:-150000}
+	GW_P16_REQUESTS=${GW_P16_REQUESTS:-1000000}
+	GW_MANY=${GW_MANY:-1000}
+	[ -n "$hash" ] || hash=$(printf '%s' "$PASS" | bin/redoubt passwd --stdin)
+	gw_t0=$(date +%s)
+
+	# The backend.
+	bport=$(free_port); start_redis "$bport"; gw_backend_pid=$LAST_PID; wait_ping "$bport"
+
+	# Redoubt in front of it: the instance must be "default" for --upstream;
+	# one account (every client AUTHs), the allowlist, the cross-protocol
+	# guard, strict RESP and the default command policy (dangerous commands
+	# refused) all on; the limits leave room for GW_MANY clients from 127.0.0.1.
+	gport=$(free_port)
+	start_redoubt_yaml default "$gport" $((GW_MANY * 2 + 1024)) --upstream "redis://127.0.0.1:$bport" <<-Y
+	    allowlist: {local: [127.0.0.1/32]}
+	    cross_protocol_guard: true
+	    strict_resp: true
+	    maxclients: $((GW_MANY * 2 + 100))
+	    max_per_address: $((GW_MANY + 100))
+	    accounts:
+	      - name: bench
+	        password_hash: "$hash"
+	        role: read-write
+	Y
+	gw_redoubt_pid=$LAST_PID; wait_ping "$gport" bench "$PASS"
+
+	# twemproxy in front of it: one pool, one server (twemproxy keeps one
+	# connection to it: server_connections defaults to 1).
+	tport=$(free_port); sport=$(free_port)
+	cat >"$work/nutcracker.yml" <<-Y
+	gw:
+	  listen: 127.0.0.1:$tport
+	  redis: true
+	  hash: fnv1a_64
+	  distribution: ketama
+	  auto_eject_hosts: false
+	  preconnect: true
+	  servers:
+	   - 127.0.0.1:$bport:1
+	Y
+	nutcracker -t -c "$work/nutcracker.yml" >/dev/null 2>&1 ||
+		{ echo "gateway: nutcracker refuses $work/nutcracker.yml" >&2; exit 1; }
+	nutcracker -c "$work/nutcracker.yml" -o "$work/nutcracker.log" -s "$sport" -a 127.0.0.1 \
+		-p "$work/nutcracker.pid" &
+	pids+=($!)
+	gw_twem_pid=$!
+	wait_ping "$tport"
+	twem_ver=$(nutcracker -V 2>&1 | awk '/nutcracker-/ {sub(/.*nutcracker-/, ""); print; exit}')
+
+	# P: direct, R: redoubt, T: twemproxy; each round starts with the next one.
+	gw_path() { # letter pipeline test n
+		case $1 in
+		P) gw_run "$bport" "$2" "$3" "$4" ;;
+		R) gw_run "$gport" "$2" "$3" "$4" bench "$PASS" ;;
+		T) gw_run "$tport" "$2" "$3" "$4" ;;
+		esac
+	}
+	: >"$work/gw-rows"; : >"$work/gw-lat"
+	for p in 1 16; do
+		n=$GW_REQUESTS
+		[ "$p" = 16 ] && n=$GW_P16_REQUESTS
+		for t in $GW_TESTS; do
+			: >"$work/gw-P"; : >"$work/gw-R"; : >"$work/gw-T"
+			for i in $(seq 1 "$ROUNDS"); do
+				case $((i % 3)) in 1) order="P R T" ;; 2) order="R T P" ;; 0) order="T P R" ;; esac
+				for s in $order; do
+					line=$(gw_path "$s" "$p" "$t" "$n")
+					if [ -z "$line" ]; then
+						echo "gateway: $t -P $p gave no result on path $s (direct P, redoubt R, twemproxy T)" >&2
+						line="0 0 0"
+					fi
+					echo "$line" >>"$work/gw-$s"
+				done
+			done
+			rp=$(col "$work/gw-P" 1 | median); rr=$(col "$work/gw-R" 1 | median); rt=$(col "$work/gw-T" 1 | median)
+			target=1.0; [ "$p" = 16 ] && target=0.6
+			met=$(awk -v a="$rr" -v b="$rp" -v t="$target" 'BEGIN { print (b > 0 && a/b >= t) ? "met" : "missed" }')
+			echo "| $t | $p | $rp | $rr | $rt | $(ratio_range "$work/gw-R" "$work/gw-P"); ≥ $target: $met | $(ratio_range "$work/gw-T" "$work/gw-P") |" >>"$work/gw-rows"
+			l=()
+			for s in P R T; do l+=("$(col "$work/gw-$s" 2 | median)" "$(col "$work/gw-$s" 3 | median)"); done
+			# l: P50 P99 R50 R99 T50 T99
+			echo "| $t | $p | ${l[0]} / ${l[1]} | ${l[2]} / ${l[3]} | ${l[4]} / ${l[5]} | $(awk -v a="${l[2]}" -v b="${l[0]}" -v c="${l[3]}" -v d="${l[1]}" 'BEGIN {printf "%+.3f / %+.3f", a-b, c-d}') | $(awk -v a="${l[4]}" -v b="${l[0]}" -v c="${l[5]}" -v d="${l[1]}" 'BEGIN {printf "%+.3f / %+.3f", a-b, c-d}') |" >>"$work/gw-lat"
+		done
+	done
+
+	stop "$gw_twem_pid" # its connection to the backend would be counted below
+
+	# GW_MANY clients through redoubt: the backend connections named
+	# redoubt-* and the clients connected to redoubt, sampled every 0.2 s
+	# while redis-benchmark runs.
+	: >"$work/gw-many-samples"
+	(
+		[ "$(ulimit -n)" -ge $((GW_MANY + 100)) ] || ulimit -n $((GW_MANY + 1024))
+		exec redis-benchmark -p "$gport" --user bench -a "$PASS" -c "$GW_MANY" -n $((GW_MANY * 200)) -P 1 -t get --csv -q
+	) >"$work/gw-many.csv" 2>"$work/gw-many.err" &
+	many_pid=$!
+	pids+=($many_pid)
+	while kill -0 "$many_pid" 2>/dev/null; do
+		pool=$(redis-cli -p "$bport" client list 2>/dev/null | grep -c 'name=redoubt-' || true)
+		all=$(($(redis-cli -p "$bport" client list 2>/dev/null | wc -l) - 1))
+		# (INFO is @dangerous, refused to the read-write account: count
+		# the established TCP connections to redoubt's port instead.)
+		front=$(ss -Htn state established "( sport = :$gport )" 2>/dev/null | wc -l)
+		echo "$pool $all ${front:-0}" >>"$work/gw-many-samples"
+		sleep 0.2
+	done
+	wait "$many_pid" 2>/dev/null || true
+	many_rps=$(awk -F'","' 'NR==2 {gsub(/"/,"",$2); print $2}' "$work/gw-many.csv")
+	pool_max=$(col "$work/gw-many-samples" 1 | sort -n | tail -n 1)
+	all_max=$(col "$work/gw-many-samples" 2 | sort -n | tail -n 1)
+	front_max=$(col "$work/gw-many-samples" 3 | sort -n | tail -n 1)
+	pool_ok=$(awk -v n="${pool_max:-0}" 'BEGIN { print (n >= 1 && n <= 4) ? "met" : "missed" }')
+
+	stop "$gw_redoubt_pid"; stop "$gw_backend_pid"
+	{
+		echo
+		echo "Gateway: one redis-server $redis_ver (--appendonly no, --save \"\") reached three ways — direct; through redoubt"
+		echo "--upstream redis://127.0.0.1:PORT with an account (redis-benchmark --user bench -a …, role read-write), allowlist"
+		echo "[127.0.0.1/32], cross-protocol guard, strict RESP and the default command policy on; through twemproxy $twem_ver"
+		echo "(one pool, one server, fnv1a_64/ketama, preconnect). redis-benchmark -c $CLIENTS, -n $GW_REQUESTS at -P 1 and"
+		echo "$GW_P16_REQUESTS at -P 16; $ROUNDS rounds in rotating order (PRT, RTP, TPR, …), median; ratios are of the medians,"
+		echo "with the range of the per-round ratios. Targets: redoubt/direct ≥ 1.0 at -P 1, ≥ 0.6 at -P 16."
+		echo
+		echo "| test | pipeline | direct ops/s | redoubt ops/s | twemproxy ops/s | redoubt/direct (range), target | twemproxy/direct (range) |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		cat "$work/gw-rows"
+		echo
+		echo "Latency in ms (redis-benchmark's p50 / p99, median of the rounds); added = through the proxy minus direct."
+		echo
+		echo "| test | pipeline | direct p50 / p99 | redoubt p50 / p99 | twemproxy p50 / p99 | redoubt added p50 / p99 | twemproxy added p50 / p99 |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		cat "$work/gw-lat"
+		echo
+		echo "| $GW_MANY clients through redoubt (GET, -P 1, $((GW_MANY * 200)) requests; sampled every 0.2 s) | value |"
+		echo "|---|---:|"
+		echo "| ops/s | ${many_rps:-n/a} |"
+		echo "| connections to redoubt (ss, established), most seen | ${front_max:-n/a} |"
+		echo "| backend connections named redoubt-*, most seen (target ≤ 4) | ${pool_max:-n/a} $pool_ok |"
+		echo "| backend connections in all, most seen (less the sampling redis-cli) | ${all_max:-n/a} |"
+		echo
+		echo "Gateway section: $(($(date +%s) - gw_t0)) s."
 	} | tee -a "$OUT/latest.md"
 fi
 echo
