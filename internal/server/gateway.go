@@ -48,6 +48,8 @@ type gwState struct {
 	lost     bool                   // the pinned connection broke: state is gone
 
 	blockedID atomic.Int64 // backend client id while blocked; 0: not blocked
+	pinnedID  atomic.Int64 // backend client id of the pinned connection; 0: none
+	rewritten bool         // the arguments were changed: forward them, not the frame
 }
 
 // gwMaxOutstanding is how many requests a pipelining client has in flight
@@ -119,9 +121,10 @@ func (c *conn) gwSend(up *upstream.Conn, frame []byte, frames int, drop bool) {
 // gwFrame returns the client's command as it arrived (an inline command
 // is encoded as RESP).
 func (c *conn) gwFrame(args [][]byte) []byte {
-	if f := c.rd.Frame(); f != nil {
+	if f := c.rd.Frame(); f != nil && !c.gw.rewritten {
 		return f
 	}
+	c.gw.rewritten = false
 	c.gw.scratch = resp.AppendCommand(c.gw.scratch[:0], args...)
 	return c.gw.scratch
 }
@@ -155,6 +158,7 @@ func (c *conn) gwPin() *upstream.Conn {
 	}
 	up.SetOwner(g.sink, false)
 	g.pinned = up
+	g.pinnedID.Store(up.ID())
 	return up
 }
 
@@ -176,6 +180,7 @@ func (c *conn) gwMaybeRelease() {
 		g.conn = nil
 	}
 	g.pinned = nil
+	g.pinnedID.Store(0)
 }
 
 // gwExec runs a command of a gateway instance after the front door
@@ -213,6 +218,9 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	}
 	if up == nil {
 		c.replyError("ERR backend unavailable")
+		return
+	}
+	if spec.Name == "client|tracking" && !c.gwTrackingRedirect(args) {
 		return
 	}
 	frames := 1
@@ -405,6 +413,7 @@ func (c *conn) gwAbandon() {
 	if g.pinned != nil {
 		c.s.gw.Release(g.pinned, false)
 		g.pinned = nil
+		g.pinnedID.Store(0)
 	}
 	g.conn = nil
 	g.outstanding = 0
@@ -420,6 +429,7 @@ func (c *conn) gwReset() {
 	if g.pinned != nil {
 		c.s.gw.Release(g.pinned, false)
 		g.pinned = nil
+		g.pinnedID.Store(0)
 	}
 	g.conn = nil
 	g.multi, g.dirty, g.watch, g.tracking, g.lost = false, false, false, false, false
@@ -432,6 +442,7 @@ func (c *conn) gwClose() {
 	if c.gw.pinned != nil {
 		c.s.gw.Release(c.gw.pinned, false)
 		c.gw.pinned = nil
+		c.gw.pinnedID.Store(0)
 	}
 }
 
@@ -486,4 +497,44 @@ func gwClientUnblock(c *conn, args [][]byte) {
 		fwd = append(fwd, args[3])
 	}
 	c.gwSend(up, resp.AppendCommand(nil, fwd...), 1, false)
+}
+
+// gwTrackingRedirect translates CLIENT TRACKING … REDIRECT <id>: the id
+// is one of Redoubt's clients, and the backend knows only its own
+// connections, so it becomes the id of that client's dedicated backend
+// connection (the one subscribed to __redis__:invalidate). A client with
+// none, or an id of no client, gets Redis's error: an id must never
+// reach the backend as it is, where it could name a connection shared by
+// other clients.
+func (c *conn) gwTrackingRedirect(args [][]byte) bool {
+	for i := 3; i < len(args); i++ {
+		if !strings.EqualFold(string(args[i]), "redirect") {
+			continue
+		}
+		if i+1 >= len(args) {
+			return true // the backend answers the syntax error
+		}
+		id, ok := resp.ParseInt(args[i+1])
+		if !ok {
+			c.replyError("ERR value is not an integer or out of range")
+			return false
+		}
+		var backendID int64
+		c.s.mu.Lock()
+		for o := range c.s.conns {
+			if o.id == id && o != c {
+				backendID = o.gw.pinnedID.Load()
+				break
+			}
+		}
+		c.s.mu.Unlock()
+		if backendID == 0 {
+			c.replyError("ERR The client ID you want redirect to does not exist")
+			return false
+		}
+		args[i+1] = []byte(strconv.FormatInt(backendID, 10))
+		c.gw.rewritten = true
+		i++
+	}
+	return true
 }

@@ -115,3 +115,27 @@ func TestGatewayInfo(t *testing.T) {
 		return strings.Contains(c.do("INFO", "backend"), "backend_status:down")
 	})
 }
+
+// TestGatewayTrackingRedirect: RESP2 client-side caching through the
+// gateway. REDIRECT names a Redoubt client id; invalidations reach that
+// client's subscription, and an id of no subscribed client is refused.
+func TestGatewayTrackingRedirect(t *testing.T) {
+	s, _ := startGateway(t)
+	inv := dial(t, s.Addrs()[0])
+	id := strings.TrimSuffix(strings.TrimPrefix(inv.do("CLIENT", "ID"), ":"), "\r\n")
+	reader := dial(t, s.Addrs()[0])
+	if got := reader.do("CLIENT", "TRACKING", "ON", "REDIRECT", id); got != "-ERR The client ID you want redirect to does not exist\r\n" {
+		t.Fatalf("redirect to a client without a subscription: %q", got)
+	}
+	if got := inv.do("SUBSCRIBE", "__redis__:invalidate"); !strings.Contains(got, "subscribe") {
+		t.Fatal(got)
+	}
+	if got := reader.do("CLIENT", "TRACKING", "ON", "REDIRECT", id); got != "+OK\r\n" {
+		t.Fatalf("CLIENT TRACKING ON REDIRECT: %q", got)
+	}
+	reader.do("GET", "cached")
+	dial(t, s.Addrs()[0]).do("SET", "cached", "changed")
+	if got := inv.reply(); !strings.Contains(got, "invalidate") || !strings.Contains(got, "cached") {
+		t.Fatalf("invalidation: %q", got)
+	}
+}

@@ -58,6 +58,7 @@ type Backend struct {
 	failures        atomic.Int64
 	dedicated       atomic.Int64 // open dedicated connections
 	repliesTooLarge atomic.Int64
+	strayPushes     atomic.Int64 // pushes dropped on shared connections
 	version         atomic.Pointer[string]
 }
 
@@ -517,6 +518,7 @@ type Stats struct {
 	Dials           int64
 	Failures        int64
 	RepliesTooLarge int64
+	StrayPushes     int64
 }
 
 // Stats reports the backend's figures.
@@ -527,6 +529,7 @@ func (b *Backend) Stats() Stats {
 		Dials:           b.dials.Load(),
 		Failures:        b.failures.Load(),
 		RepliesTooLarge: b.repliesTooLarge.Load(),
+		StrayPushes:     b.strayPushes.Load(),
 	}
 	if v := b.version.Load(); v != nil {
 		st.Version = *v

@@ -41,13 +41,16 @@ type Conn struct {
 	writing bool      // a client's Flush is writing
 	spare   []byte    // the other write buffer
 	broken  error     // set once; the connection is then closed
-	owner   *Sink     // a dedicated connection's client: receives pushes
-	pubsub  bool      // RESP2 subscribed mode: messages are pushes
-	kick    chan struct{}
-	closed  chan struct{}
-	dropped atomic.Bool // closed on purpose (Close): no health report
-	gone    atomic.Bool // uncounted from the open dedicated connections
-	dead    atomic.Bool // broken, readable without the lock
+	// readerDone: the reader has answered every request and ended; a
+	// request sent now is answered at once.
+	readerDone bool
+	owner      *Sink // a dedicated connection's client: receives pushes
+	pubsub     bool  // RESP2 subscribed mode: messages are pushes
+	kick       chan struct{}
+	closed     chan struct{}
+	dropped    atomic.Bool // closed on purpose (Close): no health report
+	gone       atomic.Bool // uncounted from the open dedicated connections
+	dead       atomic.Bool // broken, readable without the lock
 }
 
 func newConn(b *Backend, nc net.Conn, proto int, dedicated bool) *Conn {
@@ -64,9 +67,17 @@ func newConn(b *Backend, nc net.Conn, proto int, dedicated bool) *Conn {
 func (c *Conn) Send(sink *Sink, cmd []byte, frames int, drop bool) {
 	sink.add()
 	c.mu.Lock()
-	if c.broken != nil {
+	if c.readerDone {
+		// Everything sent before was answered: answering at once keeps
+		// the order.
 		c.mu.Unlock()
 		sink.reply([]byte(UnavailableReply), true, drop)
+		return
+	}
+	if c.broken != nil {
+		// The reader answers it, after the earlier requests.
+		c.queue = append(c.queue, request{sink: sink, frames: frames, drop: drop})
+		c.mu.Unlock()
 		return
 	}
 	c.wbuf = append(c.wbuf, cmd...)
@@ -139,9 +150,11 @@ func (c *Conn) Close() {
 
 var errClosed = errors.New("closed")
 
-// fail breaks the connection once: it closes the socket and answers every
-// request still queued with UnavailableReply. The reader answers the ones
-// it had picked up when its read fails.
+// fail breaks the connection once: it closes the socket, which ends the
+// reader. The reader alone answers requests, in order: the replies it
+// still has buffered go to their requests, then every request left gets
+// UnavailableReply — so a failure never puts an error in the place of
+// another request's reply.
 func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	if c.broken != nil {
@@ -150,15 +163,10 @@ func (c *Conn) fail(err error) {
 	}
 	c.broken = err
 	c.dead.Store(true)
-	q := c.queue
-	c.queue = nil
 	c.wbuf = nil
 	c.mu.Unlock()
 	_ = c.nc.Close()
 	close(c.closed)
-	for _, r := range q {
-		r.sink.reply([]byte(UnavailableReply), true, r.drop)
-	}
 	if !c.dropped.Load() {
 		c.b.connFailed(c, err)
 	}
@@ -192,8 +200,23 @@ func (c *Conn) reader() {
 	next, got := 0, 0 // the request being answered, and its frames so far
 	tooLarge := []byte("-ERR reply from the backend is larger than max_reply_size\r\n")
 	defer func() {
-		for _, r := range inflight[next:] {
-			r.sink.reply([]byte(UnavailableReply), true, r.drop)
+		// The connection is broken: answer what is left, the requests
+		// picked up first, then the queue, until no request is left
+		// and Send answers by itself.
+		for {
+			for _, r := range inflight[next:] {
+				r.sink.reply([]byte(UnavailableReply), true, r.drop)
+			}
+			c.mu.Lock()
+			q := c.queue
+			c.queue = nil
+			if len(q) == 0 {
+				c.readerDone = true
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			inflight, next = q, 0
 		}
 	}()
 	for {
@@ -201,6 +224,12 @@ func (c *Conn) reader() {
 		if err != nil && err != resp.ErrValueTooLarge {
 			c.fail(err)
 			return
+		}
+		if err == nil && len(raw) > 0 && raw[0] == '>' && !c.dedicated {
+			// No request waits for a push on a shared connection (a
+			// CLIENT TRACKING REDIRECT aimed at it, say): it is nobody's.
+			c.b.strayPushes.Add(1)
+			continue
 		}
 		if err == nil && c.isPush(raw) {
 			c.mu.Lock()
