@@ -95,12 +95,32 @@ func startRedoubt(t testing.TB) string {
 	return s.Addrs()[0]
 }
 
+// subjectEnv chooses the Redoubt instance the differential tests compare
+// with redis-server: unset or "embedded", the embedded engine; "gateway",
+// Redoubt in front of a second, fresh redis-server (gateway_test.go).
+const subjectEnv = "COMPAT_TARGET"
+
+// startSubject starts the Redoubt instance subjectEnv chooses and
+// returns its address.
+func startSubject(t testing.TB) string {
+	t.Helper()
+	switch v := os.Getenv(subjectEnv); v {
+	case "", "embedded":
+		return startRedoubt(t)
+	case "gateway":
+		return startGatewayRedoubt(t)
+	default:
+		t.Fatalf("%s=%q: want embedded or gateway", subjectEnv, v)
+		return ""
+	}
+}
+
 // newPair starts a real redis-server and a Redoubt instance and connects
 // to both.
 func newPair(t testing.TB) *pair {
 	t.Helper()
 	r := testutil.StartRedis(t)
-	addr := startRedoubt(t)
+	addr := startSubject(t)
 	return &pair{
 		t:          t,
 		oracle:     dialRaw(t, "redis-server", r.Addr),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"runtime"
@@ -69,6 +70,9 @@ func (c *conn) gwInit() {
 func (c *conn) gwSync() {
 	g := &c.gw
 	if g.outstanding == 0 {
+		if g.pinned != nil {
+			c.gwPushes() // the pushes that arrived go before what follows
+		}
 		return
 	}
 	// Let the other clients that are ready add their requests first: one
@@ -91,10 +95,9 @@ func (c *conn) gwPushes() {
 	if c.gw.sink == nil {
 		return
 	}
-	c.gwSync()
 	var overflow bool
 	c.w.Extend(func(b []byte) []byte {
-		b, overflow = c.gw.sink.Pushes(b)
+		b, overflow = c.gw.sink.Available(b)
 		return b
 	})
 	if overflow {
@@ -190,6 +193,21 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	g := &c.gw
 	c.counters.commandsProcessed.Add(1)
 	c.lastCmd.Store(spec)
+	kind, sub, isPubsub := pubsubKind(spec.Name)
+	if c.proto.Load() == 2 && g.subscribed() && !isPubsub && !subscriberModeAllowed(spec.Name) {
+		// RESP2 subscriber mode: the backend refuses it, with Redis's
+		// words, after the messages that came before it — also the
+		// commands Redoubt would answer itself.
+		c.gwSend(g.pinned, c.gwFrame(args), 1, false)
+		return
+	}
+	if g.multi && !gwQueueable(spec, s.handlers[spec.ID] != nil) {
+		// Redoubt cannot run these at EXEC, on the backend's schedule:
+		// the transaction is refused as a whole, as for a queue-time error.
+		c.replyError("ERR '" + spec.Name + "' cannot be queued in a transaction through Redoubt's gateway")
+		g.dirty = true
+		return
+	}
 	if h := s.handlers[spec.ID]; h != nil {
 		c.gwSync()
 		c.runHandler(h, spec, args)
@@ -206,8 +224,12 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 		c.replyError("EXECABORT Transaction discarded because of previous errors.")
 		c.gwMaybeRelease()
 		return
-	case spec.Has(command.FlagBlocking) && !g.multi:
+	case (spec.Has(command.FlagBlocking) || name == "wait" || name == "waitaof") && !g.multi:
+		// WAIT blocks its connection too: never a shared one.
 		c.gwBlocking(spec, args)
+		return
+	case isPubsub && !sub && g.pinned == nil:
+		c.gwUnsubscribeNone(kind, args)
 		return
 	}
 	var up *upstream.Conn
@@ -224,18 +246,15 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 		return
 	}
 	frames := 1
-	kind, sub, isPubsub := pubsubKind(spec.Name)
 	if isPubsub && !g.multi {
 		frames = c.gwTrackSubs(kind, sub, args)
-		if up == g.pinned {
-			up.SetOwner(g.sink, c.proto.Load() == 2)
-		}
+		up.SetOwner(g.sink, c.proto.Load() == 2 && g.subscribed())
 	}
 	c.gwSend(up, c.gwFrame(args), frames, false)
 	switch spec.Name {
 	case "multi", "watch", "exec", "discard", "unwatch", "client|tracking":
 	default:
-		if isPubsub && !g.multi && !sub {
+		if isPubsub && !sub {
 			c.gwMaybeRelease()
 		}
 		return
@@ -243,16 +262,16 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	// State changes only if the backend said yes: wait for the reply.
 	mark := c.w.Buffered()
 	c.gwSync()
-	ok := c.w.Buffered() > mark && c.w.Bytes()[mark] != '-'
+	ok := replyKind(c.w.Bytes()[mark:]) != '-'
 	switch spec.Name {
 	case "multi":
 		g.multi = g.multi || ok
 	case "watch":
 		g.watch = g.watch || ok
 	case "exec", "discard":
-		if ok || spec.Name == "discard" {
-			g.multi, g.watch, g.dirty = false, false, false
-		}
+		// Whatever the answer (EXECABORT included), the transaction and
+		// the watched keys are over.
+		g.multi, g.watch, g.dirty = false, false, false
 	case "unwatch":
 		if ok {
 			g.watch = false
@@ -265,21 +284,67 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	c.gwMaybeRelease()
 }
 
+// subscribed reports whether the client has subscriptions.
+func (g *gwState) subscribed() bool {
+	return len(g.subs[0]) > 0 || len(g.subs[1]) > 0 || len(g.subs[2]) > 0
+}
+
+// subscriberModeAllowed reports the commands a RESP2 subscriber may run.
+func subscriberModeAllowed(name string) bool {
+	switch name {
+	case "ping", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// gwQueueable reports whether a command may be queued inside MULTI
+// through the gateway. The commands Redoubt answers itself would run at
+// once rather than at EXEC, and the ones that change the connection's
+// subscriptions or tracking would change it at EXEC out of Redoubt's
+// sight; both are refused there (QUIT and RESET run at once in Redis too,
+// and EXEC, DISCARD, MULTI and WATCH are the transaction's own).
+func gwQueueable(spec *command.Spec, local bool) bool {
+	switch spec.Name {
+	case "quit", "reset", "exec", "discard", "multi", "watch":
+		return true
+	case "client|tracking":
+		return false
+	}
+	if _, _, ps := pubsubKind(spec.Name); ps {
+		return false
+	}
+	return !local
+}
+
+// gwUnsubscribeNone answers an unsubscribe from a client with no
+// subscriptions as Redis does (one confirmation per name, or one with a
+// null name), without a backend connection.
+func (c *conn) gwUnsubscribeNone(kind int, args [][]byte) {
+	c.gwSync()
+	word := [3]string{"unsubscribe", "punsubscribe", "sunsubscribe"}[kind]
+	if len(args) == 1 {
+		c.w.WritePush(3)
+		c.w.WriteBulkString(word)
+		c.w.WriteNull()
+		c.w.WriteInt(0)
+		return
+	}
+	for _, name := range args[1:] {
+		c.w.WritePush(3)
+		c.w.WriteBulkString(word)
+		c.w.WriteBulk(name)
+		c.w.WriteInt(0)
+	}
+}
+
 // gwSelect is SELECT: the client's default database needs no state on
-// the backend; any other pins a connection.
+// the backend; any other pins a connection, and the backend answers.
 func (c *conn) gwSelect(args [][]byte) {
 	g := &c.gw
 	n, ok := resp.ParseInt(args[1])
-	if !ok || n < 0 || n > 1<<31 {
-		if !ok {
-			c.replyError("ERR value is not an integer or out of range")
-		} else {
-			c.replyError("ERR DB index is out of range")
-		}
-		return
-	}
 	def := c.s.opts.Backend.Target.DB
-	if g.pinned == nil && int(n) == def && !g.multi {
+	if ok && g.pinned == nil && n == int64(def) && !g.multi {
 		c.gwSync()
 		c.w.WriteOK()
 		return
@@ -291,12 +356,14 @@ func (c *conn) gwSelect(args [][]byte) {
 	}
 	c.gwSend(up, c.gwFrame(args), 1, false)
 	if g.multi {
-		g.db = -1 // takes effect at EXEC, if the transaction runs
+		// It takes effect at EXEC, if the transaction runs: the database
+		// is not known from now on, and the connection is never reused.
+		g.db = -1
 		return
 	}
 	mark := c.w.Buffered()
 	c.gwSync()
-	if c.w.Buffered() > mark && c.w.Bytes()[mark] == '+' {
+	if ok && replyKind(c.w.Bytes()[mark:]) == '+' {
 		g.db = int(n)
 		c.db.Store(int32(n))
 	}
@@ -399,7 +466,15 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 			c.gwAbandon() // the peer left
 			return
 		}
-		c.woken.Store(false)
+		if c.woken.Swap(false) {
+			// Pushes (RESP3 messages, invalidations) reach a blocked
+			// client as they arrive.
+			c.gwPushes()
+			if c.w.Flush() != nil {
+				c.gwAbandon()
+				return
+			}
+		}
 	}
 	g.sink.AsyncWait = false
 	c.gwSync()
@@ -456,6 +531,7 @@ func (c *conn) gwProto(proto int) {
 	// from now on. Its HELLO reply is not the client's.
 	c.gwSend(g.pinned, resp.AppendCommand(nil, []byte("HELLO"), []byte(strconv.Itoa(proto))), 1, true)
 	c.gwSync()
+	g.pinned.SetProto(proto)
 }
 
 // gwClientUnblock is CLIENT UNBLOCK for a gateway instance: the client
@@ -537,4 +613,19 @@ func (c *conn) gwTrackingRedirect(args [][]byte) bool {
 		i++
 	}
 	return true
+}
+
+// replyKind returns the type byte of the first reply in b that is not a
+// RESP3 push (pushes may arrive between replies), or 0.
+func replyKind(b []byte) byte {
+	rd := resp.NewReader(bytes.NewReader(b), resp.DefaultLimits())
+	for {
+		raw, err := rd.ReadRaw()
+		if err != nil || len(raw) == 0 {
+			return 0
+		}
+		if raw[0] != '>' {
+			return raw[0]
+		}
+	}
 }

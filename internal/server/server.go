@@ -429,6 +429,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.nc.Close()
 		}
 		s.mu.Unlock()
+		if s.gw != nil {
+			// Connections waiting for a backend that does not answer
+			// get their errors now.
+			s.gw.Close()
+		}
 		<-done
 		err = ctx.Err()
 	}

@@ -167,6 +167,11 @@ func TestPipelineOneFlush(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("replies differ")
 	}
+	// The server counts what it wrote once its write returns, which may
+	// be after the client read it.
+	testutil.WaitFor(t, 5*time.Second, "the output bytes counted", func() bool {
+		return s.totals().netOutputBytes.Load()-before == int64(len(want))
+	})
 	if out := s.totals().netOutputBytes.Load() - before; out != int64(len(want)) {
 		t.Fatalf("server wrote %d bytes, want %d", out, len(want))
 	}

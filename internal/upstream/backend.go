@@ -166,7 +166,7 @@ func (b *Backend) Dedicated(proto int) (*Conn, error) {
 func (b *Backend) Release(c *Conn, clean bool) {
 	c.SetOwner(nil, false)
 	if clean && !c.Broken() {
-		p := protoIndex(c.proto)
+		p := protoIndex(c.Proto())
 		b.mu.Lock()
 		if !b.closed && len(b.idle[p]) < maxIdle {
 			b.idle[p] = append(b.idle[p], c)

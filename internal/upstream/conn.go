@@ -30,7 +30,7 @@ type request struct {
 type Conn struct {
 	b         *Backend
 	nc        net.Conn
-	proto     int
+	proto     atomic.Int32
 	dedicated bool
 	id        int64 // the backend's CLIENT ID of a dedicated connection
 
@@ -54,8 +54,9 @@ type Conn struct {
 }
 
 func newConn(b *Backend, nc net.Conn, proto int, dedicated bool) *Conn {
-	c := &Conn{b: b, nc: nc, proto: proto, dedicated: dedicated,
+	c := &Conn{b: b, nc: nc, dedicated: dedicated,
 		kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	c.proto.Store(int32(proto))
 	go c.writer()
 	go c.reader()
 	return c
@@ -140,7 +141,11 @@ func (c *Conn) ID() int64 { return c.id }
 func (c *Conn) Broken() bool { return c.dead.Load() }
 
 // Proto is the connection's protocol version (2 or 3).
-func (c *Conn) Proto() int { return c.proto }
+func (c *Conn) Proto() int { return int(c.proto.Load()) }
+
+// SetProto records that a dedicated connection was switched to another
+// protocol version (HELLO), so it is given back to the right pool.
+func (c *Conn) SetProto(proto int) { c.proto.Store(int32(proto)) }
 
 // Close ends the connection; its pending requests get UnavailableReply.
 func (c *Conn) Close() {

@@ -10,13 +10,13 @@ import "sync"
 // moves to another), so their replies arrive in order.
 type Sink struct {
 	mu      sync.Mutex
-	buf     []byte // replies, complete frames only
+	buf     []byte // replies and pushes in the order they arrived, complete frames only
 	pending int    // requests not yet answered
 	waiting bool   // the client waits on done
 	done    chan struct{}
 
-	pushes   []byte // unsolicited frames
-	overflow bool   // pushes passed MaxPushBytes: the client must go
+	pushBytes int  // bytes of pushes in buf
+	overflow  bool // pushes passed MaxPushBytes: the client must go
 	// Wake, if set, is called (from a reader goroutine) when pushes
 	// arrive or when a reply completes while AsyncWait is set.
 	Wake func()
@@ -80,13 +80,15 @@ func (s *Sink) signalLocked() {
 	}
 }
 
-// push appends an unsolicited frame and wakes the client.
+// push appends an unsolicited frame, in its place among the replies, and
+// wakes the client.
 func (s *Sink) push(frame []byte) {
 	s.mu.Lock()
-	if len(s.pushes)+len(frame) > MaxPushBytes {
+	if s.pushBytes+len(frame) > MaxPushBytes {
 		s.overflow = true
 	} else {
-		s.pushes = append(s.pushes, frame...)
+		s.buf = append(s.buf, frame...)
+		s.pushBytes += len(frame)
 	}
 	wake := s.Wake
 	s.mu.Unlock()
@@ -106,12 +108,19 @@ func (s *Sink) Wait(dst []byte) []byte {
 		s.mu.Lock()
 	}
 	s.waiting = false
+	dst = s.takeLocked(dst)
+	s.mu.Unlock()
+	return dst
+}
+
+// takeLocked moves everything received to dst.
+func (s *Sink) takeLocked(dst []byte) []byte {
 	dst = append(dst, s.buf...)
 	s.buf = s.buf[:0]
+	s.pushBytes = 0
 	if cap(s.buf) > 1<<20 {
 		s.buf = nil
 	}
-	s.mu.Unlock()
 	return dst
 }
 
@@ -125,15 +134,13 @@ func (s *Sink) Ready() bool {
 	return ready
 }
 
-// Pushes appends the pushes received so far to dst; overflow reports that
-// some were lost because the client did not keep up.
-func (s *Sink) Pushes(dst []byte) (_ []byte, overflow bool) {
+// Available appends what was received so far — the pushes and the
+// replies that arrived, in order, a prefix of what the client is owed —
+// to dst without waiting; overflow reports that pushes were lost because
+// the client did not keep up.
+func (s *Sink) Available(dst []byte) (_ []byte, overflow bool) {
 	s.mu.Lock()
-	dst = append(dst, s.pushes...)
-	s.pushes = s.pushes[:0]
-	if cap(s.pushes) > 1<<20 {
-		s.pushes = nil
-	}
+	dst = s.takeLocked(dst)
 	overflow = s.overflow
 	s.mu.Unlock()
 	return dst, overflow

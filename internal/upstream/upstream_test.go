@@ -155,13 +155,14 @@ func TestSinkAsyncWait(t *testing.T) {
 	}
 }
 
-// TestSinkPushes: pushes are kept apart from replies, wake the client,
-// and past MaxPushBytes are dropped and reported as overflow.
+// TestSinkPushes: pushes take their place among the replies in the
+// order they arrived, wake the client, and past MaxPushBytes are dropped
+// and reported as overflow.
 func TestSinkPushes(t *testing.T) {
 	tests := []struct {
 		name     string
 		sizes    []int // pushes, by size
-		kept     int   // bytes Pushes returns
+		kept     int   // bytes of pushes kept
 		overflow bool
 	}{
 		{"small", []int{10, 20, 30}, 60, false},
@@ -174,6 +175,8 @@ func TestSinkPushes(t *testing.T) {
 			var wakes atomic.Int64
 			s.Wake = func() { wakes.Add(1) }
 			s.add()
+			s.add()
+			s.reply([]byte("+FIRST\r\n"), true, false)
 			for _, n := range tt.sizes {
 				s.push(bytes.Repeat([]byte{'p'}, n))
 			}
@@ -181,15 +184,16 @@ func TestSinkPushes(t *testing.T) {
 			if got := wakes.Load(); got != int64(len(tt.sizes)) {
 				t.Errorf("Wake called %d times, want %d", got, len(tt.sizes))
 			}
-			if got := waitSink(t, s, 5*time.Second); got != "+OK\r\n" {
-				t.Errorf("replies = %q: pushes must not mix with replies", got)
+			got := waitSink(t, s, 5*time.Second)
+			want := "+FIRST\r\n" + strings.Repeat("p", tt.kept) + "+OK\r\n"
+			if got != want {
+				t.Errorf("received %d bytes, want %d: the first reply, the pushes kept, then the last reply", len(got), len(want))
 			}
-			got, overflow := s.Pushes(nil)
-			if len(got) != tt.kept || overflow != tt.overflow {
-				t.Errorf("Pushes = %d bytes, overflow %v; want %d, %v", len(got), overflow, tt.kept, tt.overflow)
+			if _, overflow := s.Available(nil); overflow != tt.overflow {
+				t.Errorf("overflow %v, want %v", overflow, tt.overflow)
 			}
-			if got, _ := s.Pushes(nil); len(got) != 0 {
-				t.Errorf("second Pushes = %d bytes, want 0", len(got))
+			if got, _ := s.Available(nil); len(got) != 0 {
+				t.Errorf("Available after everything was taken = %d bytes, want 0", len(got))
 			}
 		})
 	}
@@ -313,7 +317,7 @@ func TestConnDedicated(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no wake-up for the message")
 	}
-	if got, _ := sink.Pushes(nil); string(got) != "*3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$5\r\nhello\r\n" {
+	if got, _ := sink.Available(nil); string(got) != "*3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$5\r\nhello\r\n" {
 		t.Fatalf("push = %q", got)
 	}
 	c.Send(sink, cmd("UNSUBSCRIBE"), 2, false)
