@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -49,6 +50,10 @@ type gwState struct {
 	lost     bool                   // the pinned connection broke: state is gone
 
 	blockedID atomic.Int64 // backend client id while blocked; 0: not blocked
+	// tainted: another client pointed something at the pinned connection
+	// (a CLIENT TRACKING REDIRECT, a CLIENT UNBLOCK): it is closed, never
+	// reused, when this client is done with it.
+	tainted   atomic.Bool
 	pinnedID  atomic.Int64 // backend client id of the pinned connection; 0: none
 	rewritten bool         // the arguments were changed: forward them, not the frame
 }
@@ -177,8 +182,9 @@ func (c *conn) gwMaybeRelease() {
 	if g.pinned == nil || !g.clean(c.s.opts.Backend.Target.DB) {
 		return
 	}
+	g.blockedID.Store(0)
 	c.gwSync()
-	c.s.gw.Release(g.pinned, !g.lost)
+	c.s.gw.Release(g.pinned, !g.lost && !g.tainted.Swap(false))
 	if g.conn == g.pinned {
 		g.conn = nil
 	}
@@ -194,6 +200,15 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	c.counters.commandsProcessed.Add(1)
 	c.lastCmd.Store(spec)
 	kind, sub, isPubsub := pubsubKind(spec.Name)
+	if gwUnsupported(spec.Name) {
+		// Each would leave a shared or reused backend connection in a
+		// state other clients inherit.
+		c.replyError("ERR '" + spec.Name + "' is not supported through Redoubt's gateway")
+		if g.multi {
+			g.dirty = true
+		}
+		return
+	}
 	if c.proto.Load() == 2 && g.subscribed() && !isPubsub && !subscriberModeAllowed(spec.Name) {
 		// RESP2 subscriber mode: the backend refuses it, with Redis's
 		// words, after the messages that came before it — also the
@@ -245,18 +260,14 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 	if spec.Name == "client|tracking" && !c.gwTrackingRedirect(args) {
 		return
 	}
-	frames := 1
-	if isPubsub && !g.multi {
-		frames = c.gwTrackSubs(kind, sub, args)
-		up.SetOwner(g.sink, c.proto.Load() == 2 && g.subscribed())
+	if isPubsub {
+		c.gwPubsub(up, kind, sub, args)
+		return
 	}
-	c.gwSend(up, c.gwFrame(args), frames, false)
+	c.gwSend(up, c.gwFrame(args), 1, false)
 	switch spec.Name {
 	case "multi", "watch", "exec", "discard", "unwatch", "client|tracking":
 	default:
-		if isPubsub && !sub {
-			c.gwMaybeRelease()
-		}
 		return
 	}
 	// State changes only if the backend said yes: wait for the reply.
@@ -282,6 +293,16 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 		}
 	}
 	c.gwMaybeRelease()
+}
+
+// gwUnsupported reports the commands a gateway refuses: MONITOR turns its
+// connection into a feed, CLIENT NO-EVICT leaves a flag on it.
+func gwUnsupported(name string) bool {
+	switch name {
+	case "monitor", "client|no-evict":
+		return true
+	}
+	return false
 }
 
 // subscribed reports whether the client has subscriptions.
@@ -390,30 +411,48 @@ func pubsubKind(name string) (kind int, sub, ok bool) {
 	return 0, false, false
 }
 
-// gwTrackSubs keeps the client's subscriptions as the backend will have
-// them and returns how many confirmations the command gets: one per
-// name, or one per subscription (at least one) to unsubscribe from all.
-func (c *conn) gwTrackSubs(kind int, sub bool, args [][]byte) int {
+// gwPubsub runs a (un)subscribe command on the pinned connection. The
+// client's subscriptions are kept as the backend will have them, to know
+// how many confirmations the command gets (one per name, or one per
+// subscription — at least one — to unsubscribe from all) and when the
+// connection leaves subscribed mode. Messages keep arriving until the
+// backend has read the command, so RESP2 subscribed mode (where messages
+// are told from replies by their form) ends only once every confirmation
+// is in; a refusal (an ACL on channels at the backend: one error for the
+// whole command) undoes what was recorded.
+func (c *conn) gwPubsub(up *upstream.Conn, kind int, sub bool, args [][]byte) {
 	g := &c.gw
 	set := g.subs[kind]
 	if set == nil {
 		set = map[string]struct{}{}
 		g.subs[kind] = set
 	}
+	before := maps.Clone(set)
 	names := args[1:]
-	if !sub && len(names) == 0 {
-		n := max(len(set), 1)
+	frames := len(names)
+	switch {
+	case !sub && len(names) == 0:
+		frames = max(len(set), 1)
 		clear(set)
-		return n
-	}
-	for _, name := range names {
-		if sub {
+	case sub:
+		for _, name := range names {
 			set[string(name)] = struct{}{}
-		} else {
+		}
+	default:
+		for _, name := range names {
 			delete(set, string(name))
 		}
 	}
-	return len(names)
+	resp2 := c.proto.Load() == 2
+	up.SetOwner(g.sink, resp2 && (len(before) > 0 || g.subscribed()))
+	mark := c.w.Buffered()
+	c.gwSend(up, c.gwFrame(args), frames, false)
+	c.gwSync()
+	if replyKind(c.w.Bytes()[mark:]) == '-' {
+		g.subs[kind] = before
+	}
+	up.SetOwner(g.sink, resp2 && g.subscribed())
+	c.gwMaybeRelease()
 }
 
 // gwBlocking runs a blocking command on a dedicated connection and waits
@@ -529,6 +568,9 @@ func (c *conn) gwProto(proto int) {
 	}
 	// The pinned connection keeps its state; it speaks the new protocol
 	// from now on. Its HELLO reply is not the client's.
+	// In RESP2 the messages that follow are told from replies by their
+	// form: subscribed mode starts with the switch.
+	g.pinned.SetOwner(g.sink, proto == 2 && g.subscribed())
 	c.gwSend(g.pinned, resp.AppendCommand(nil, []byte("HELLO"), []byte(strconv.Itoa(proto))), 1, true)
 	c.gwSync()
 	g.pinned.SetProto(proto)
@@ -558,6 +600,7 @@ func gwClientUnblock(c *conn, args [][]byte) {
 	c.s.mu.Lock()
 	for o := range c.s.conns {
 		if o.id == id {
+			o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
 			backendID = o.gw.blockedID.Load()
 			break
 		}
@@ -599,6 +642,7 @@ func (c *conn) gwTrackingRedirect(args [][]byte) bool {
 		c.s.mu.Lock()
 		for o := range c.s.conns {
 			if o.id == id && o != c {
+				o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
 				backendID = o.gw.pinnedID.Load()
 				break
 			}

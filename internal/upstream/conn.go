@@ -261,7 +261,9 @@ func (c *Conn) reader() {
 			raw = tooLarge
 		}
 		got++
-		last := got >= r.frames
+		// A refusal answers the whole command with one error, however
+		// many replies it would have had (SUBSCRIBE of n channels).
+		last := got >= r.frames || (got == 1 && len(raw) > 0 && (raw[0] == '-' || raw[0] == '!'))
 		r.sink.reply(raw, last, r.drop)
 		if last {
 			inflight[next] = request{}
