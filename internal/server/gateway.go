@@ -660,7 +660,8 @@ func (c *conn) gwTrackingRedirect(args [][]byte) bool {
 }
 
 // replyKind returns the type byte of the first reply in b that is not a
-// RESP3 push (pushes may arrive between replies), or 0.
+// push — a RESP3 push, or a RESP2 pub/sub message (pushes may arrive
+// between replies) — or 0.
 func replyKind(b []byte) byte {
 	rd := resp.NewReader(bytes.NewReader(b), resp.DefaultLimits())
 	for {
@@ -668,8 +669,18 @@ func replyKind(b []byte) byte {
 		if err != nil || len(raw) == 0 {
 			return 0
 		}
-		if raw[0] != '>' {
+		if raw[0] != '>' && !isRESP2Message(raw) {
 			return raw[0]
 		}
 	}
+}
+
+// isRESP2Message reports a RESP2 pub/sub message frame.
+func isRESP2Message(raw []byte) bool {
+	for _, p := range []string{"*3\r\n$7\r\nmessage\r\n", "*4\r\n$8\r\npmessage\r\n", "*3\r\n$8\r\nsmessage\r\n"} {
+		if bytes.HasPrefix(raw, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
