@@ -85,7 +85,22 @@ func (c *conn) gwSync() {
 	// event loop would.
 	runtime.Gosched()
 	g.conn.Flush()
-	c.w.Extend(g.sink.Wait)
+	for {
+		var done bool
+		c.w.Extend(func(b []byte) []byte {
+			b, done = g.sink.WaitSome(b)
+			return b
+		})
+		if done {
+			break
+		}
+		// Pushes piled up while the replies are awaited: they go out
+		// now, so a subscriber that reads is never cut off for them.
+		if c.w.Flush() != nil {
+			c.w.Reset()
+			c.closeAfter = true
+		}
+	}
 	g.outstanding = 0
 	if g.pinned != nil && g.pinned.Broken() {
 		// The state it held (MULTI, subscriptions, WATCH) is gone with

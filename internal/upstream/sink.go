@@ -90,6 +90,14 @@ func (s *Sink) push(frame []byte) {
 		s.buf = append(s.buf, frame...)
 		s.pushBytes += len(frame)
 	}
+	if s.waiting && !s.AsyncWait && s.pushBytes >= PushFlush {
+		// A client waiting for a reply writes out what piled up.
+		s.waiting = false
+		select {
+		case s.done <- struct{}{}:
+		default:
+		}
+	}
 	wake := s.Wake
 	s.mu.Unlock()
 	if wake != nil {
@@ -122,6 +130,27 @@ func (s *Sink) takeLocked(dst []byte) []byte {
 		s.buf = nil
 	}
 	return dst
+}
+
+// PushFlush is how many bytes of pushes make WaitSome return before the
+// replies are in, so the client writes them out instead of piling them up.
+const PushFlush = 1 << 20
+
+// WaitSome is Wait that also returns, with done false, once PushFlush
+// bytes of pushes arrived: the client writes them and waits again.
+func (s *Sink) WaitSome(dst []byte) (_ []byte, done bool) {
+	s.mu.Lock()
+	for s.pending > 0 && s.pushBytes < PushFlush {
+		s.waiting = true
+		s.mu.Unlock()
+		<-s.done
+		s.mu.Lock()
+	}
+	done = s.pending == 0
+	s.waiting = false
+	dst = s.takeLocked(dst)
+	s.mu.Unlock()
+	return dst, done
 }
 
 // Ready reports whether every pending request is answered; a client that
