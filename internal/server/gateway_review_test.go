@@ -60,6 +60,8 @@ func TestGatewayReviewTrackingRedirectReuse(t *testing.T) {
 	}
 	tr.do("GET", "secret:key:of:tr")
 	dial(t, addr).do("SET", "secret:key:of:tr", "v")
+	// A bounded wait for something that must not come (the invalidation
+	// has no receiver now): there is no event to poll for.
 	time.Sleep(100 * time.Millisecond)
 	y.send("*1\r\n$4\r\nPING\r\n")
 	got, err := y.replyWithin(3 * time.Second)
