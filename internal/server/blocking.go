@@ -160,15 +160,7 @@ func cmdClientUnblock(c *conn, args [][]byte) {
 		c.replyError("ERR value is not an integer or out of range")
 		return
 	}
-	var target *conn
-	c.s.mu.Lock()
-	for o := range c.s.conns {
-		if o.id == id {
-			target = o
-			break
-		}
-	}
-	c.s.mu.Unlock()
+	target := c.s.connByID(id)
 	c.lock()
 	if target != nil && target.ec.Unblock(why) {
 		c.w.WriteInt(1)

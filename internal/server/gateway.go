@@ -612,15 +612,10 @@ func gwClientUnblock(c *conn, args [][]byte) {
 		return
 	}
 	var backendID int64
-	c.s.mu.Lock()
-	for o := range c.s.conns {
-		if o.id == id {
-			o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
-			backendID = o.gw.blockedID.Load()
-			break
-		}
+	if o := c.s.connByID(id); o != nil {
+		o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
+		backendID = o.gw.blockedID.Load()
 	}
-	c.s.mu.Unlock()
 	up := c.gwShared()
 	if backendID == 0 || up == nil {
 		c.w.WriteInt(0)
@@ -654,15 +649,10 @@ func (c *conn) gwTrackingRedirect(args [][]byte) bool {
 			return false
 		}
 		var backendID int64
-		c.s.mu.Lock()
-		for o := range c.s.conns {
-			if o.id == id && o != c {
-				o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
-				backendID = o.gw.pinnedID.Load()
-				break
-			}
+		if o := c.s.connByID(id); o != nil && o != c {
+			o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
+			backendID = o.gw.pinnedID.Load()
 		}
-		c.s.mu.Unlock()
 		if backendID == 0 {
 			c.replyError("ERR The client ID you want redirect to does not exist")
 			return false
@@ -684,18 +674,8 @@ func replyKind(b []byte) byte {
 		if err != nil || len(raw) == 0 {
 			return 0
 		}
-		if raw[0] != '>' && !isRESP2Message(raw) {
+		if raw[0] != '>' && !(raw[0] == '*' && upstream.IsMessage(raw)) {
 			return raw[0]
 		}
 	}
-}
-
-// isRESP2Message reports a RESP2 pub/sub message frame.
-func isRESP2Message(raw []byte) bool {
-	for _, p := range []string{"*3\r\n$7\r\nmessage\r\n", "*4\r\n$8\r\npmessage\r\n", "*3\r\n$8\r\nsmessage\r\n"} {
-		if bytes.HasPrefix(raw, []byte(p)) {
-			return true
-		}
-	}
-	return false
 }

@@ -23,40 +23,19 @@ func localSection(name string) bool {
 	return false
 }
 
-// gatewaySections adds the backend section, and the sections only the
-// backend knows that the client asked for by name, to the list.
-func gatewaySections(sections []struct {
-	name string
-	dflt bool
-}, want map[string]bool, all bool) []struct {
-	name string
-	dflt bool
-} {
-	out := make([]struct {
-		name string
-		dflt bool
-	}, 0, len(sections)+4)
+// gatewaySections adds the backend section (before keyspace), and the
+// sections only the backend knows that the client asked for, to the list.
+func gatewaySections(sections []infoSec, want map[string]bool, all bool) []infoSec {
+	out := make([]infoSec, 0, len(sections)+5)
 	for _, s := range sections {
 		if s.name == "keyspace" {
-			out = append(out, struct {
-				name string
-				dflt bool
-			}{"backend", true})
+			out = append(out, infoSec{"backend", true})
 		}
 		out = append(out, s)
 	}
-	known := map[string]bool{}
-	for _, s := range out {
-		known[s.name] = true
-	}
-	extra := []string{"commandstats", "errorstats", "latencystats", "modules"}
-	for _, name := range extra {
+	for _, name := range []string{"commandstats", "errorstats", "latencystats", "modules"} {
 		if want[name] || (all && name != "modules") {
-			out = append(out, struct {
-				name string
-				dflt bool
-			}{name, false})
-			known[name] = true
+			out = append(out, infoSec{name, false})
 		}
 	}
 	return out

@@ -24,10 +24,7 @@ func cmdInfo(c *conn, args [][]byte) {
 	}
 	// The sections INFO knows, in Redis's order; dflt marks the ones
 	// INFO without arguments sends.
-	sections := []struct {
-		name string
-		dflt bool
-	}{
+	sections := []infoSec{
 		{"server", true}, {"clients", true}, {"memory", true}, {"persistence", true},
 		{"stats", true}, {"replication", true}, {"cpu", true}, {"security", true}, {"keyspace", true},
 	}
@@ -52,6 +49,13 @@ func cmdInfo(c *conn, args [][]byte) {
 		c.s.infoSection(c, &b, sec.name)
 	}
 	c.w.WriteVerbatim("txt", b.String())
+}
+
+// infoSec is an INFO section; dflt marks the ones INFO without
+// arguments sends.
+type infoSec struct {
+	name string
+	dflt bool
 }
 
 func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {

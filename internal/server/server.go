@@ -448,6 +448,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// connByID finds a connection by its client id; nil if there is none.
+func (s *Server) connByID(id int64) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
 // clientCount reports the connected clients.
 func (s *Server) clientCount() int {
 	s.mu.Lock()

@@ -287,7 +287,7 @@ func (c *Conn) isPush(raw []byte) bool {
 		c.mu.Lock()
 		ps := c.pubsub
 		c.mu.Unlock()
-		return ps && isMessage(raw)
+		return ps && IsMessage(raw)
 	}
 	return false
 }
@@ -314,7 +314,10 @@ func firstElem(raw []byte) []byte {
 }
 
 func isConfirmation(raw []byte) bool { return hasAnyPrefix(firstElem(raw), confirmations) }
-func isMessage(raw []byte) bool      { return hasAnyPrefix(firstElem(raw), messages) }
+
+// IsMessage reports a pub/sub message frame (message, pmessage or
+// smessage), whatever its aggregate type.
+func IsMessage(raw []byte) bool { return hasAnyPrefix(firstElem(raw), messages) }
 
 func hasAnyPrefix(b []byte, prefixes [][]byte) bool {
 	for _, p := range prefixes {
