@@ -13,7 +13,7 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory, types,
-# perimeter, control, accounts, idle, auth, durability, gateway), BENCH_OUT
+# perimeter, control, accounts, idle, auth, durability, gateway, cluster), BENCH_OUT
 # (default bench-results). The durability section (issue 4) measures the
 # append-only file: redoubt against itself with it off, everysec and always,
 # then against redis-server with the same everysec file; the replay rate at
@@ -26,6 +26,17 @@
 # (default "set get incr lpush lpop mset"), GW_REQUESTS (default 150000,
 # -P 1) and GW_P16_REQUESTS (default 1000000, -P 16) size it: each run
 # lasts ~1.5–7 s on 2 cores, the direct ones the shortest.
+# The cluster section measures a Redis Cluster of 3 masters (no replicas)
+# reached directly with redis-benchmark --cluster and through redoubt
+# --upstream redis-cluster://… (the nodes' password in a 0600 file given
+# with --upstream-password-file, and the gateway section's account and
+# guards), ROUNDS rounds alternating which goes first; CL_TESTS (default
+# "set get incr lpush lpop mset"; MSET gets a table of its own: not like
+# for like), CL_REQUESTS (default 400000, -P 1) and CL_P16_REQUESTS
+# (default 4000000, -P 16; MSET a quarter of each) size it: ~4 s a direct
+# run, because redis-benchmark --cluster rounds a run's time up to 250 ms.
+# The run exits 1 at the end when redoubt did not serve the cluster (the
+# direct column is still measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -812,5 +823,194 @@ if want gateway; then
 		echo "Gateway section: $(($(date +%s) - gw_t0)) s."
 	} | tee -a "$OUT/latest.md"
 fi
+
+# ---- Cluster: a Redis Cluster of 3 masters reached directly
+# (redis-benchmark --cluster) and through redoubt --upstream
+# redis-cluster://… ----
+
+# free_port_pair -> a port P such that P and its cluster bus port P+10000
+# were both free on 127.0.0.1 a moment ago.
+free_port_pair() {
+	python3 -c '
+import random, socket
+for _ in range(100):
+    p = random.randrange(20000, 40000)
+    try:
+        for q in (p, p + 10000):
+            socket.socket().bind(("127.0.0.1", q))
+    except OSError:
+        continue
+    print(p)
+    break
+else:
+    raise SystemExit("no free pair of ports P, P+10000 on 127.0.0.1")'
+}
+
+# cl_run PATH PIPELINE TEST N -> "rps p50_ms p99_ms": PATH C is the cluster
+# reached directly, R redoubt in front of it.
+cl_run() {
+	local target
+	case $1 in
+	C) target=(--cluster -h 127.0.0.1 -p "${cl_ports[0]}" -a "$CL_PASS") ;;
+	R) target=(-h 127.0.0.1 -p "$cl_rport" --user bench -a "$PASS") ;;
+	esac
+	# --cluster prints the nodes it found before the CSV: take the first
+	# line after the CSV header.
+	redis-benchmark "${target[@]}" -c "$CLIENTS" -n "$4" -P "$2" -t "$3" -r 100000 --csv -q 2>/dev/null |
+		awk -F, '$1 == "\"test\"" {h = 1; next} h {gsub(/"/,""); print $2, $5, $7; exit}'
+}
+
+cl_status=0 # 1 when redoubt did not serve the cluster: the run then fails at the end
+if want cluster; then
+	CL_TESTS=${CL_TESTS:-set get incr lpush lpop mset}
+	# redis-benchmark --cluster runs one thread per master, and a thread
+	# notices that its clients are done only at its 250 ms timer: a direct
+	# run's time is rounded up by up to 0.25 s. Runs of ~4 s keep that
+	# under ~6%.
+	CL_REQUESTS=${CL_REQUESTS:-400000}
+	CL_P16_REQUESTS=${CL_P16_REQUESTS:-4000000}
+	[ -n "$hash" ] || hash=$(printf '%s' "$PASS" | bin/redoubt passwd --stdin)
+	cl_t0=$(date +%s)
+
+	# The cluster: 3 masters, no replicas (a replica would take CPU from
+	# the 2 cores for copying writes), one random password, which redoubt
+	# reads from a 0600 file, never from its command line.
+	CL_PASS=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+	(umask 077 && printf '%s\n' "$CL_PASS" >"$work/cluster.pass")
+	cl_ports=(); cl_pids=()
+	for _ in 1 2 3; do
+		p=$(free_port_pair)
+		start_redis "$p" --cluster-enabled yes --cluster-config-file "nodes-$p.conf" \
+			--cluster-node-timeout 5000 --requirepass "$CL_PASS" --masterauth "$CL_PASS"
+		cl_pids+=("$LAST_PID"); cl_ports+=("$p")
+		wait_ping "$p" default "$CL_PASS" # before the next port is chosen
+	done
+	cl_addrs=(); for p in "${cl_ports[@]}"; do cl_addrs+=("127.0.0.1:$p"); done
+	redis-cli -a "$CL_PASS" --no-auth-warning --cluster create "${cl_addrs[@]}" --cluster-replicas 0 --cluster-yes \
+		>"$work/cluster-create.log" 2>&1 ||
+		{ echo "cluster: redis-cli --cluster create failed:" >&2; cat "$work/cluster-create.log" >&2; exit 1; }
+	cl_ok() {
+		for p in "${cl_ports[@]}"; do
+			redis-cli -p "$p" -a "$CL_PASS" --no-auth-warning cluster info 2>/dev/null | grep -q cluster_state:ok || return 1
+		done
+	}
+	for _ in $(seq 1 200); do cl_ok && break; sleep 0.05; done
+	cl_ok || { echo "cluster: cluster_state is not ok on every node after 10 s" >&2; exit 1; }
+	cl_up=$(($(date +%s) - cl_t0))
+
+	# Redoubt in front of it, with the front door of the gateway section:
+	# one account, the allowlist, the cross-protocol guard, strict RESP
+	# and the default command policy.
+	cl_rport=$(free_port)
+	cl_url="redis-cluster://$(IFS=,; echo "${cl_addrs[*]}")"
+	start_redoubt_yaml default "$cl_rport" 4096 --upstream "$cl_url" --upstream-password-file "$work/cluster.pass" <<-Y
+	    allowlist: {local: [127.0.0.1/32]}
+	    cross_protocol_guard: true
+	    strict_resp: true
+	    accounts:
+	      - name: bench
+	        password_hash: "$hash"
+	        role: read-write
+	Y
+	cl_redoubt_pid=$LAST_PID
+	# The round trip through the cluster, not only redoubt's own PING.
+	if wait_ping "$cl_rport" bench "$PASS" &&
+		[ "$(redis-cli -p "$cl_rport" --user bench --pass "$PASS" --no-auth-warning set cl:probe 1 2>&1)" = OK ]; then
+		cl_redoubt=up
+	else
+		cl_redoubt=down; cl_status=1
+		{
+			echo "cluster: redoubt --upstream $cl_url did not serve the cluster; only the direct column is measured."
+			echo "cluster: SET through it: $(redis-cli -p "$cl_rport" --user bench --pass "$PASS" --no-auth-warning set cl:probe 1 2>&1 | head -n 1)"
+			echo "cluster: the end of its log ($work/default.log):"
+			tail -n 20 "$work/default.log"
+		} >&2
+	fi
+
+	# C: the cluster directly, R: redoubt; rounds alternate which goes first.
+	: >"$work/cl-rows"; : >"$work/cl-lat"; : >"$work/cl-mset"
+	for p in 1 16; do
+		n=$CL_REQUESTS
+		[ "$p" = 16 ] && n=$CL_P16_REQUESTS
+		for t in $CL_TESTS; do
+			: >"$work/cl-C"; : >"$work/cl-R"
+			m=$n
+			[ "$t" = mset ] && m=$((n / 4)) # 10 keys each: a quarter of the commands lasts as long
+			for i in $(seq 1 "$ROUNDS"); do
+				order="C R"; [ $((i % 2)) = 0 ] && order="R C"
+				for s in $order; do
+					line=""
+					if [ "$s" = C ] || [ "$cl_redoubt" = up ]; then
+						line=$(cl_run "$s" "$p" "$t" "$m") || line=""
+						[ -n "$line" ] || echo "cluster: $t -P $p gave no result on path $s (direct C, redoubt R)" >&2
+					fi
+					echo "${line:-0 0 0}" >>"$work/cl-$s"
+				done
+			done
+			rc=$(col "$work/cl-C" 1 | median); rr=$(col "$work/cl-R" 1 | median)
+			lc="$(col "$work/cl-C" 2 | median) / $(col "$work/cl-C" 3 | median)"
+			lr="$(col "$work/cl-R" 2 | median) / $(col "$work/cl-R" 3 | median)"
+			if [ "$cl_redoubt" = down ]; then
+				rr=n/a; lr=n/a; ratio="n/a (redoubt did not serve the cluster)"; added=n/a
+			else
+				target=0.8; [ "$p" = 16 ] && target=0.5
+				met=$(awk -v a="$rr" -v b="$rc" -v t="$target" 'BEGIN { print (b > 0 && a/b >= t) ? "met" : "missed" }')
+				ratio="$(ratio_range "$work/cl-R" "$work/cl-C"); ≥ $target: $met"
+				added=$(awk -v a="${lr% / *}" -v b="${lc% / *}" -v c="${lr#* / }" -v d="${lc#* / }" 'BEGIN {printf "%+.3f / %+.3f", a-b, c-d}')
+			fi
+			if [ "$t" = mset ]; then
+				[ "$cl_redoubt" = down ] || ratio=$(ratio_range "$work/cl-R" "$work/cl-C")
+				echo "| mset | $p | $rc | $rr | $ratio | $lc | $lr |" >>"$work/cl-mset"
+			else
+				echo "| $t | $p | $rc | $rr | $ratio |" >>"$work/cl-rows"
+				echo "| $t | $p | $lc | $lr | $added |" >>"$work/cl-lat"
+			fi
+		done
+	done
+
+	stop "$cl_redoubt_pid"
+	for pid in "${cl_pids[@]}"; do stop "$pid"; done
+	{
+		echo
+		echo "Cluster: 3 masters, no replicas, redis-server $redis_ver (--cluster-enabled yes --cluster-node-timeout 5000"
+		echo "--requirepass, --appendonly no, --save \"\"), made with redis-cli --cluster create (up in $cl_up s), reached two"
+		echo "ways — direct (redis-benchmark --cluster -h 127.0.0.1 -p FIRST -a …: its clients spread over the masters, each"
+		echo "client's keys on its master by a hash tag) and through redoubt --upstream redis-cluster://… --upstream-password-file"
+		echo "(the nodes' password in a 0600 file) with an account (--user bench -a …), allowlist [127.0.0.1/32],"
+		echo "cross-protocol guard, strict RESP and the default command policy on. redis-benchmark -c $CLIENTS -r 100000,"
+		echo "-n $CL_REQUESTS at -P 1 and $CL_P16_REQUESTS at -P 16 (a quarter of that for MSET); $ROUNDS rounds, alternating"
+		echo "which path goes first, median; ratios are of the medians, with the range of the per-round ratios. redis-benchmark"
+		echo "--cluster runs a thread per master and rounds a run's time up to its 250 ms timer: the direct figures are low by"
+		echo "up to 0.25 s in each run's time. Targets: redoubt/direct ≥ 0.8 at -P 1,"
+		echo "≥ 0.5 at -P 16. LPUSH and LPOP use one list: direct, one per master (mylist{tag}); through redoubt, one list"
+		echo "on one master. Redoubt: $cl_redoubt."
+		echo
+		echo "| test | pipeline | direct cluster ops/s | redoubt ops/s | redoubt/direct (range), target |"
+		echo "|---|---|---:|---:|---:|"
+		cat "$work/cl-rows"
+		echo
+		echo "Latency in ms (redis-benchmark's p50 / p99, median of the rounds); added = through redoubt minus direct."
+		echo
+		echo "| test | pipeline | direct p50 / p99 | redoubt p50 / p99 | redoubt added p50 / p99 |"
+		echo "|---|---|---:|---:|---:|"
+		cat "$work/cl-lat"
+		if [ -s "$work/cl-mset" ]; then
+			echo
+			echo "MSET (10 keys) is not like for like, so it has no target: redis-benchmark --cluster gives the 10 keys"
+			echo "one hash tag, so each MSET goes to one master; through redoubt they are key:__rand_int__ in up to 10"
+			echo "slots, which redoubt splits by slot across the masters."
+			echo
+			echo "| test | pipeline | direct cluster ops/s | redoubt ops/s | redoubt/direct (range) | direct p50 / p99 | redoubt p50 / p99 |"
+			echo "|---|---|---:|---:|---:|---:|---:|"
+			cat "$work/cl-mset"
+		fi
+		echo
+		echo "Cluster section: $(($(date +%s) - cl_t0)) s."
+	} | tee -a "$OUT/latest.md"
+fi
 echo
 echo "written to $OUT/latest.md"
+if [ "$cl_status" != 0 ]; then
+	echo "cluster: redoubt did not serve the cluster (see above)" >&2
+	exit 1
+fi

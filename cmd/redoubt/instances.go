@@ -62,6 +62,7 @@ func serverBackend(b config.Backend) server.Backend {
 	return server.Backend{
 		Kind:        server.BackendKind(b.Kind),
 		Target:      b.Target,
+		Seeds:       b.Seeds,
 		Pool:        b.Pool,
 		MaxReply:    b.MaxReply,
 		RedisServer: b.RedisServer,

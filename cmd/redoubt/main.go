@@ -47,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "YAML configuration file; flags override it")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	threads := fs.Int("threads", 0, "OS threads running Go code (GOMAXPROCS); default half the CPUs, at least 1, or the GOMAXPROCS environment variable")
-	upstream := fs.String("upstream", "", "backend of the default instance: redis://[user@]host[:port][/db], rediss://…, unix:///path[?db=N], managed or embedded (default embedded); never a password: see --upstream-password-file and "+config.UpstreamPasswordEnv)
+	upstream := fs.String("upstream", "", "backend of the default instance: redis://[user@]host[:port][/db], rediss://…, unix:///path[?db=N], a Redis Cluster redis-cluster://[user@]host:port[,host:port…] (rediss-cluster:// for TLS), managed or embedded (default embedded); never a password: see --upstream-password-file and "+config.UpstreamPasswordEnv)
 	upstreamPass := fs.String("upstream-password-file", "", "file whose first line is the --upstream password (mode 0600 or stricter)")
 	fs.Usage = func() { usage(fs, stderr) }
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +191,8 @@ In front of an existing Redis (the password from a file or the environment,
 never the command line):
   %s=… redoubt --upstream redis://10.0.0.5:6379
   redoubt --upstream managed     (Redoubt runs redis-server itself)
+  redoubt --upstream redis-cluster://10.0.0.5:7000,10.0.0.6:7000 --upstream-password-file F
+                                 (one endpoint for a whole Redis Cluster)
 
 Flags:
 `, server.Version, config.DefaultListen, config.UpstreamPasswordEnv)

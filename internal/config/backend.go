@@ -21,6 +21,7 @@ const (
 	BackendEmbedded = "embedded" // Redoubt's own engine (the default)
 	BackendRedis    = "redis"    // a redis-server reached by URL
 	BackendManaged  = "managed"  // a redis-server Redoubt runs itself
+	BackendCluster  = "cluster"  // a Redis Cluster reached through seed nodes
 )
 
 // Limits of a proxied backend's settings.
@@ -35,7 +36,8 @@ const (
 // password: log Target.String(), never the Backend or the Target with %#v.
 type Backend struct {
 	Kind        string          // BackendEmbedded, BackendRedis or BackendManaged
-	Target      upstream.Target // BackendRedis: where it is and how to log in
+	Target      upstream.Target // BackendRedis: where it is and how to log in; BackendCluster: how every node is
+	Seeds       []upstream.Target // BackendCluster: the nodes to learn the topology from
 	Pool        int             // shared connections per protocol version; 0: the server's default
 	MaxReply    int64           // largest reply from the backend; 0: the server's default
 	RedisServer string          // BackendManaged: the redis-server binary; "": on PATH
@@ -45,17 +47,17 @@ type Backend struct {
 // backendKeys documents the backend keys of an instance.
 func backendKeys() [][2]string {
 	return [][2]string{
-		{"instances[].backend", "what serves the data: embedded (default), managed (a redis-server Redoubt runs), a URL redis://[user@]host[:port][/db], rediss://… or unix:///path[?db=N], or a mapping of the keys below"},
-		{"instances[].backend.type", "embedded, redis or managed (default: redis when url is set, else embedded)"},
-		{"instances[].backend.url", "redis only: redis://, rediss:// (TLS) or unix:// URL of the redis-server"},
+		{"instances[].backend", "what serves the data: embedded (default), managed (a redis-server Redoubt runs), a URL redis://[user@]host[:port][/db], rediss://… or unix:///path[?db=N], a Redis Cluster redis-cluster://[user@]host:port[,host:port…] (rediss-cluster:// for TLS), or a mapping of the keys below"},
+		{"instances[].backend.type", "embedded, redis, managed or cluster (default: from the url's scheme when url is set, else embedded)"},
+		{"instances[].backend.url", "redis: redis://, rediss:// (TLS) or unix:// URL of the redis-server; cluster: redis-cluster:// or rediss-cluster:// with some of the cluster's nodes"},
 		{"instances[].backend.password_file", "file whose first line is the backend's password; must not be readable by group or others"},
 		{"instances[].backend.password_env", "environment variable holding the backend's password (instead of password_file)"},
 		{"instances[].backend.tls.ca_file", "rediss only: CA file (PEM) to verify the backend (default: the system roots)"},
 		{"instances[].backend.tls.cert_file", "rediss only: client certificate (PEM), with key_file"},
 		{"instances[].backend.tls.key_file", "rediss only: client private key (PEM)"},
 		{"instances[].backend.tls.server_name", "rediss only: name to verify in the backend's certificate (default: the URL's host)"},
-		{"instances[].backend.pool_size", "redis or managed: shared connections per protocol version, 1 to 16 (default 2)"},
-		{"instances[].backend.max_reply_size", "redis or managed: largest reply from the backend, 1kb to 4gb (default 512mb)"},
+		{"instances[].backend.pool_size", "redis, managed or cluster: shared connections per protocol version (per node for a cluster), 1 to 16 (default 2)"},
+		{"instances[].backend.max_reply_size", "redis, managed or cluster: largest reply from the backend, 1kb to 4gb (default 512mb)"},
 		{"instances[].backend.redis_server", "managed only: the redis-server binary (default: found on PATH)"},
 	}
 }
@@ -93,6 +95,15 @@ func ParseBackend(s string) (Backend, error) {
 		return Backend{Kind: s}, nil
 	case BackendRedis:
 		return Backend{Kind: BackendEmbedded}, errors.New("a redis backend needs its URL: redis://host:port")
+	case BackendCluster:
+		return Backend{Kind: BackendEmbedded}, errors.New("a cluster backend needs its nodes: redis-cluster://host:port,host:port")
+	}
+	if upstream.IsClusterURL(s) {
+		seeds, err := upstream.ParseClusterURL(s)
+		if err != nil {
+			return Backend{Kind: BackendEmbedded}, err
+		}
+		return Backend{Kind: BackendCluster, Target: seeds[0], Seeds: seeds}, nil
 	}
 	t, err := upstream.ParseURL(s)
 	if err != nil {
@@ -112,14 +123,21 @@ func (p *parser) backendMap(n *yaml.Node) Backend {
 		switch k.Value {
 		case "type":
 			if b.Kind = p.str(v); !validKind(b.Kind) {
-				p.errorf(v, "backend type must be embedded, redis or managed")
+				p.errorf(v, "backend type must be embedded, redis, managed or cluster")
 			}
 		case "url":
-			t, err := upstream.ParseURL(p.str(v))
+			var err error
+			if raw := p.str(v); upstream.IsClusterURL(raw) {
+				b.Seeds, err = upstream.ParseClusterURL(raw)
+				if err == nil {
+					b.Target = b.Seeds[0]
+				}
+			} else {
+				b.Target, err = upstream.ParseURL(raw)
+			}
 			if err != nil {
 				p.errorf(v, "backend url: %v", err)
 			}
-			b.Target = t
 		case "password_file", "password_env", "redis_server":
 			p.str(v)
 		case "tls":
@@ -136,9 +154,16 @@ func (p *parser) backendMap(n *yaml.Node) Backend {
 	}
 	if b.Kind == "" {
 		b.Kind = BackendEmbedded
-		if nodes["url"] != nil {
+		switch {
+		case b.Seeds != nil:
+			b.Kind = BackendCluster
+		case nodes["url"] != nil:
 			b.Kind = BackendRedis
 		}
+	}
+	if v := nodes["url"]; v != nil && (b.Kind == BackendCluster) != (b.Seeds != nil) && (b.Kind == BackendRedis || b.Kind == BackendCluster) {
+		p.errorf(v, "backend url: a %s backend needs a %s URL", b.Kind, map[string]string{
+			BackendRedis: "redis://, rediss:// or unix://", BackendCluster: "redis-cluster:// or rediss-cluster://"}[b.Kind])
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
@@ -146,14 +171,15 @@ func (p *parser) backendMap(n *yaml.Node) Backend {
 			p.errorf(k, "backend: %s does not apply to %s backend%s", k.Value, article(b.Kind), kindHint(b.Kind, k.Value))
 		}
 	}
-	if b.Kind == BackendRedis && nodes["url"] == nil {
-		p.errorf(n, "backend: a redis backend needs a url")
+	if (b.Kind == BackendRedis || b.Kind == BackendCluster) && nodes["url"] == nil {
+		p.errorf(n, "backend: a %s backend needs a url", b.Kind)
 	}
-	if b.Kind == BackendRedis {
+	if b.Kind == BackendRedis || b.Kind == BackendCluster {
 		p.backendPassword(&b, nodes)
 		if tlsNode != nil {
 			p.backendTLS(&b, tlsNode)
 		}
+		b.finishSeeds()
 	}
 	if v := nodes["redis_server"]; v != nil && v.Kind == yaml.ScalarNode && b.Kind == BackendManaged {
 		path, err := exec.LookPath(v.Value)
@@ -170,11 +196,11 @@ func (p *parser) backendMap(n *yaml.Node) Backend {
 func backendKeyKinds(key string) []string {
 	switch key {
 	case "type":
-		return []string{BackendEmbedded, BackendRedis, BackendManaged}
+		return []string{BackendEmbedded, BackendRedis, BackendManaged, BackendCluster}
 	case "url", "password_file", "password_env", "tls":
-		return []string{BackendRedis}
+		return []string{BackendRedis, BackendCluster}
 	case "pool_size", "max_reply_size":
-		return []string{BackendRedis, BackendManaged}
+		return []string{BackendRedis, BackendManaged, BackendCluster}
 	case "redis_server":
 		return []string{BackendManaged}
 	}
@@ -182,7 +208,17 @@ func backendKeyKinds(key string) []string {
 }
 
 func validKind(kind string) bool {
-	return kind == BackendEmbedded || kind == BackendRedis || kind == BackendManaged
+	return kind == BackendEmbedded || kind == BackendRedis || kind == BackendManaged || kind == BackendCluster
+}
+
+// finishSeeds gives every seed of a cluster the credentials and TLS
+// settings configured on Target.
+func (b *Backend) finishSeeds() {
+	for i := range b.Seeds {
+		addr := b.Seeds[i].Addr
+		b.Seeds[i] = b.Target
+		b.Seeds[i].Addr = addr
+	}
 }
 
 // article puts "a" or "an" before a kind of backend.
@@ -241,7 +277,7 @@ func (p *parser) backendTLS(b *Backend, n *yaml.Node) {
 		return
 	}
 	if b.Target.TLS == nil {
-		p.errorf(n, "backend tls needs a rediss:// url")
+		p.errorf(n, "backend tls needs a rediss:// or rediss-cluster:// url")
 		return
 	}
 	cfg := b.Target.TLS
@@ -346,7 +382,8 @@ func FlagBackend(upstream, passwordFile, envPassword string) (*Backend, error) {
 	if b.Target.Password != "" {
 		return nil, fmt.Errorf("--upstream: a password in the URL is refused: the command line is visible to every local user: put the password in --upstream-password-file or %s", UpstreamPasswordEnv)
 	}
-	if b.Kind != BackendRedis {
+	defer b.finishSeeds()
+	if b.Kind != BackendRedis && b.Kind != BackendCluster {
 		if passwordFile != "" {
 			return nil, fmt.Errorf("--upstream-password-file does not apply to %s backend", article(b.Kind))
 		}

@@ -102,6 +102,72 @@ func TestParseBackend(t *testing.T) {
 	}
 }
 
+// TestParseClusterBackend: a cluster's seeds all carry the configured
+// credentials and TLS settings.
+func TestParseClusterBackend(t *testing.T) {
+	_, r := backendFiles(t)
+	tests := []struct {
+		name, yaml string
+		seeds      []string
+		user, pass string
+		tls        bool
+	}{
+		{"url", "    backend: redis-cluster://10.0.0.5:7000,10.0.0.6\n", []string{"10.0.0.5:7000", "10.0.0.6:6379"}, "", "", false},
+		{"mapping with file", "    backend:\n      url: redis-cluster://app@10.0.0.5:7000,[::1]:7001\n      password_file: $DIR/pass\n      pool_size: 3\n",
+			[]string{"10.0.0.5:7000", "[::1]:7001"}, "app", "hunter2", false},
+		{"type and tls", "    backend:\n      type: cluster\n      url: rediss-cluster://n1:7000,n2:7000\n      tls:\n        ca_file: $DIR/ca.pem\n        server_name: cache.internal\n",
+			[]string{"n1:7000", "n2:7000"}, "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("c.yaml", []byte(instanceYAML(r.Replace(tt.yaml))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := cfg.Instances[0].Backend
+			if b.Kind != BackendCluster || len(b.Seeds) != len(tt.seeds) {
+				t.Fatalf("kind %s, %d seeds", b.Kind, len(b.Seeds))
+			}
+			for i, s := range b.Seeds {
+				if s.Addr != tt.seeds[i] || s.Username != tt.user || s.Password != tt.pass || (s.TLS != nil) != tt.tls {
+					t.Errorf("seed %d: %s user %q tls %v, or the password differs", i, s, s.Username, s.TLS != nil)
+				}
+				if tt.tls && (s.TLS.RootCAs == nil || s.TLS.ServerName != "cache.internal") {
+					t.Errorf("seed %d: the tls block was not applied", i)
+				}
+			}
+		})
+	}
+	bad := []struct{ name, yaml, want string }{
+		{"cluster needs nodes", "    backend: cluster\n", "backend: a cluster backend needs its nodes"},
+		{"db in a cluster url", "    backend: redis-cluster://h:7000/1\n", "a cluster URL is a list of host:port"},
+		{"cluster type, plain url", "    backend:\n      type: cluster\n      url: redis://h\n", "a cluster backend needs a redis-cluster:// or rediss-cluster:// URL"},
+		{"redis type, cluster url", "    backend:\n      type: redis\n      url: redis-cluster://h\n", "a redis backend needs a redis://, rediss:// or unix:// URL"},
+		{"cluster without url", "    backend:\n      type: cluster\n", "backend: a cluster backend needs a url"},
+		{"cluster with redis_server", "    backend:\n      url: redis-cluster://h\n      redis_server: /bin/true\n", "redis_server does not apply to a cluster backend"},
+		{"bad port, password", "    backend: redis-cluster://u:hunter2@h:1,h:0\n", "the port must be a number"},
+		{"empty node", "    backend: redis-cluster://h:1,,h:2\n", "the host is empty"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(instanceYAML(r.Replace(tt.yaml))))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q holds the password", err)
+			}
+		})
+	}
+}
+
+func (b *Backend) seedsOrNil() []upstream.Target {
+	if b == nil {
+		return nil
+	}
+	return b.Seeds
+}
+
 func target(t *testing.T, raw string) upstream.Target {
 	t.Helper()
 	b, err := ParseBackend(raw)
@@ -121,7 +187,7 @@ func TestParseBackendErrors(t *testing.T) {
 		{"unknown word", "    backend: bogus\n", "c.yaml:4: backend: expected embedded, managed or a URL"},
 		{"bad url, password", "    backend: redis://u:hunter2@h:99999\n", "c.yaml:4: backend: expected embedded, managed or a URL: bad backend URL: the port must be"},
 		{"list", "    backend: [managed]\n", "c.yaml:4: backend must be embedded, managed, a URL or a mapping"},
-		{"bad type", "    backend:\n      type: memcached\n", "c.yaml:5: backend type must be embedded, redis or managed"},
+		{"bad type", "    backend:\n      type: memcached\n", "c.yaml:5: backend type must be embedded, redis, managed or cluster"},
 		{"bad url in mapping", "    backend:\n      url: redis://u:hunter2@h/x\n", "c.yaml:5: backend url: bad backend URL: the database must be"},
 		{"unknown key", "    backend:\n      url: redis://h\n      colour: red\n", `c.yaml:6: unknown backend key "colour"`},
 		{"redis without url", "    backend:\n      type: redis\n      pool_size: 2\n", "c.yaml:5: backend: a redis backend needs a url"},
@@ -146,7 +212,7 @@ func TestParseBackendErrors(t *testing.T) {
 		{"directory", "    backend:\n      url: redis://h\n      password_file: $DIR\n", "c.yaml:6: backend password_file: $DIR is not a regular file"},
 		{"unset env", "    backend:\n      url: redis://h\n      password_env: TEST_BACKEND_UNSET_VARIABLE\n", `c.yaml:6: backend password_env: the environment variable "TEST_BACKEND_UNSET_VARIABLE" is unset or empty`},
 		{"empty env", "    backend:\n      url: redis://h\n      password_env: TEST_BACKEND_EMPTY\n", `c.yaml:6: backend password_env: the environment variable "TEST_BACKEND_EMPTY" is unset or empty`},
-		{"tls without rediss", "    backend:\n      url: redis://h\n      tls:\n        ca_file: $DIR/ca.pem\n", "c.yaml:7: backend tls needs a rediss:// url"},
+		{"tls without rediss", "    backend:\n      url: redis://h\n      tls:\n        ca_file: $DIR/ca.pem\n", "c.yaml:7: backend tls needs a rediss:// or rediss-cluster:// url"},
 		{"tls not a mapping", "    backend:\n      url: rediss://h\n      tls: yes\n", "c.yaml:6: backend tls must be a mapping"},
 		{"missing ca", "    backend:\n      url: rediss://h\n      tls:\n        ca_file: $DIR/nope.pem\n", "c.yaml:7: backend tls ca_file: open $DIR/nope.pem"},
 		{"ca not pem", "    backend:\n      url: rediss://h\n      tls:\n        ca_file: $DIR/junk.pem\n", "c.yaml:7: backend tls ca_file $DIR/junk.pem holds no PEM certificate"},
@@ -272,6 +338,8 @@ func TestFlagBackend(t *testing.T) {
 		{"file for managed", "managed", "$DIR/pass", "", "--upstream-password-file does not apply to a managed backend", ""},
 		{"loose file", "redis://h", "$DIR/pass.world", "", "--upstream-password-file: " + dir + "/pass.world may be read by group or others", ""},
 		{"bare redis", "redis", "", "", "--upstream: a redis backend needs its URL", ""},
+		{"cluster", "redis-cluster://10.0.0.5:7000,10.0.0.6:7000", "$DIR/pass", "", "cluster ", "hunter2"},
+		{"cluster, password in url", "redis-cluster://:secret@10.0.0.5:7000", "", "", "a password in the URL is refused", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,6 +362,11 @@ func TestFlagBackend(t *testing.T) {
 			}
 			if b != nil && b.Target.Password != tt.password {
 				t.Errorf("password not from the expected source")
+			}
+			for _, seed := range b.seedsOrNil() {
+				if seed.Password != tt.password {
+					t.Errorf("seed %s: password not from the expected source", seed)
+				}
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"redoubt/internal/cluster"
 	"redoubt/internal/monitor"
 	"redoubt/internal/upstream"
 )
@@ -21,6 +22,9 @@ const (
 	// BackendManaged is a redis-server Redoubt starts itself, reached only
 	// over a unix socket inside the instance directory.
 	BackendManaged BackendKind = "managed"
+	// BackendCluster is a real Redis Cluster: Seeds are some of its
+	// nodes, each with the credentials every node is reached with.
+	BackendCluster BackendKind = "cluster"
 )
 
 // Backend configures an instance's backend. The zero value is the
@@ -28,6 +32,8 @@ const (
 type Backend struct {
 	Kind   BackendKind
 	Target upstream.Target // BackendRedis: where the backend is
+	// Seeds are BackendCluster's nodes to learn the topology from.
+	Seeds []upstream.Target
 	// Pool is how many shared connections per protocol version (RESP2,
 	// RESP3) serve the clients without connection state; 0: DefaultPool.
 	Pool int
@@ -60,6 +66,8 @@ func (s *Server) openBackend(opts Options) error {
 	case "", BackendEmbedded:
 		return nil
 	case BackendRedis:
+	case BackendCluster:
+		return s.openCluster(opts)
 	case BackendManaged:
 		if s.store == nil {
 			return fmt.Errorf("a managed backend needs a data directory")
@@ -105,11 +113,45 @@ func (s *Server) closeBackend(ctx context.Context) {
 	if s.gw != nil {
 		s.gw.Close()
 	}
+	if s.cl != nil {
+		s.cl.Close()
+	}
 	if s.managed != nil {
 		if err := s.managed.Stop(ctx); err != nil {
 			s.log.Error("stopping the managed redis-server", "err", err)
 		}
 	}
+}
+
+// proxied reports whether a real redis-server or cluster serves the data.
+func (s *Server) proxied() bool { return s.gw != nil || s.cl != nil }
+
+// openCluster connects a cluster instance to its nodes.
+func (s *Server) openCluster(opts Options) error {
+	b := opts.Backend
+	cl, err := cluster.New(cluster.Options{
+		Seeds:    b.Seeds,
+		Pool:     b.Pool,
+		MaxReply: b.MaxReply,
+		Name:     "redoubt-" + opts.Name,
+		Logger:   s.log,
+		OnHealth: func(node string, up bool, err error) {
+			if up {
+				s.event(monitor.BackendUp, node, "", "")
+				return
+			}
+			s.event(monitor.BackendDown, node, "", err.Error())
+		},
+	})
+	if cl == nil {
+		return err
+	}
+	if err != nil {
+		s.log.Error("cluster unavailable at start; clients get errors until it answers", "cluster", b.Seeds[0].String(), "err", err)
+		s.event(monitor.BackendDown, b.Seeds[0].String(), "", err.Error())
+	}
+	s.cl = cl
+	return nil
 }
 
 // gatewayCommands are the commands a gateway instance answers itself:

@@ -126,8 +126,11 @@ func newConn(s *Server, nc, raw net.Conn, peer netip.Addr, class guard.Class) *c
 	c.w = resp.NewWriter(countingWriter{nc, &c.counters.netOutputBytes})
 	c.ec = s.eng.NewClient(c.w)
 	c.ec.SetUnblockHook(c.unblocked)
-	if s.gw != nil {
+	switch {
+	case s.gw != nil:
 		c.gwInit()
+	case s.cl != nil:
+		c.clInit()
 	}
 	c.blk.sig = make(chan struct{}, 1)
 	c.tx.count.Store(-1)
@@ -258,7 +261,7 @@ func (c *conn) wakeup(err error) bool {
 // onWake does what other goroutines asked of this connection: deliver
 // pub/sub messages. Replies are flushed before the next read.
 func (c *conn) onWake() {
-	if c.s.gw != nil {
+	if c.s.proxied() {
 		c.gwPushes()
 		return
 	}
@@ -319,6 +322,10 @@ func (c *conn) exec(args [][]byte) {
 	}
 	if s.gw != nil {
 		c.gwExec(spec, args)
+		return
+	}
+	if s.cl != nil {
+		c.clExec(spec, args)
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -395,7 +402,7 @@ func (c *conn) runHandler(h connHandler, spec *command.Spec, args [][]byte) {
 // refused command counts as available, so it gets the refusal (after
 // NOAUTH) rather than "unknown command".
 func (s *Server) available(spec *command.Spec) bool {
-	if s.gw != nil {
+	if s.proxied() {
 		// The backend answers what it does not know; CLIENT REPLY would
 		// leave requests without replies, and is not supported here
 		// either.

@@ -107,7 +107,7 @@ func cmdHello(c *conn, args [][]byte) {
 	if ver != 0 {
 		c.proto.Store(int32(ver))
 		c.w.SetProto(int(ver))
-		if c.s.gw != nil {
+		if c.s.proxied() {
 			c.gwProto(int(ver))
 		}
 	}
@@ -159,7 +159,7 @@ func cmdReset(c *conn, args [][]byte) {
 	c.resetTx()
 	c.resetPubsub()
 	c.resetAuth()
-	if c.s.gw != nil {
+	if c.s.proxied() {
 		c.gwReset()
 	}
 	c.w.WriteSimple("RESET")

@@ -39,7 +39,12 @@ type gwState struct {
 	outstanding int            // requests sent since the last sync
 	shared      *upstream.Conn // cached shared connection
 	pinned      *upstream.Conn // dedicated connection, while there is state
+	pinFrom     *upstream.Backend
 	scratch     []byte
+	// conns are the connections the pending requests went to, when they
+	// may be several (a cluster's nodes); conn is the last of them.
+	conns []*upstream.Conn
+	cl    clState // a cluster instance's routing state (cluster.go)
 
 	multi    bool
 	dirty    bool // a command was refused here inside MULTI: EXEC aborts
@@ -53,9 +58,12 @@ type gwState struct {
 	// tainted: another client pointed something at the pinned connection
 	// (a CLIENT TRACKING REDIRECT, a CLIENT UNBLOCK): it is closed, never
 	// reused, when this client is done with it.
-	tainted   atomic.Bool
-	pinnedID  atomic.Int64 // backend client id of the pinned connection; 0: none
-	rewritten bool         // the arguments were changed: forward them, not the frame
+	tainted  atomic.Bool
+	pinnedID atomic.Int64 // backend client id of the pinned connection; 0: none
+	// pinBackend is where the pinned connection came from (for CLIENT
+	// UNBLOCK from other clients).
+	pinBackend atomic.Pointer[upstream.Backend]
+	rewritten  bool // the arguments were changed: forward them, not the frame
 }
 
 // gwMaxOutstanding is how many requests a pipelining client has in flight
@@ -85,14 +93,23 @@ func (c *conn) gwSync() {
 	// event loop would.
 	runtime.Gosched()
 	g.conn.Flush()
+	for _, up := range g.conns {
+		if up != g.conn {
+			up.Flush()
+		}
+	}
 	for {
-		var done bool
+		var st upstream.Status
 		c.w.Extend(func(b []byte) []byte {
-			b, done = g.sink.WaitSome(b)
+			b, st = g.sink.WaitSome(b)
 			return b
 		})
-		if done {
+		if st == upstream.Done {
 			break
+		}
+		if st == upstream.Redirected {
+			c.clRedirects()
+			continue
 		}
 		// Pushes piled up while the replies are awaited: they go out
 		// now, so a subscriber that reads is never cut off for them.
@@ -102,6 +119,9 @@ func (c *conn) gwSync() {
 		}
 	}
 	g.outstanding = 0
+	g.conns = g.conns[:0]
+	g.cl.sent = g.cl.sent[:0]
+	g.cl.arena = g.cl.arena[:0]
 	if g.pinned != nil && g.pinned.Broken() {
 		// The state it held (MULTI, subscriptions, WATCH) is gone with
 		// it: the client must start again, as after a server restart.
@@ -129,12 +149,19 @@ func (c *conn) gwPushes() {
 // gwSend sends a command frame on up, expecting frames replies; drop
 // throws the replies away (a command Redoubt sends for itself).
 func (c *conn) gwSend(up *upstream.Conn, frame []byte, frames int, drop bool) {
+	if c.s.cl != nil && !drop {
+		c.clSend(nil, up, frame, frames)
+		return
+	}
 	g := &c.gw
-	if up != g.conn && g.outstanding > 0 {
+	if up != g.conn && g.outstanding > 0 && c.s.cl == nil {
 		c.gwSync()
 	}
 	g.conn = up
 	up.Send(g.sink, frame, frames, drop)
+	if n := len(g.conns); n == 0 || g.conns[n-1] != up {
+		g.conns = append(g.conns, up)
+	}
 	g.outstanding++
 	if g.outstanding >= gwMaxOutstanding {
 		c.gwSync()
@@ -169,20 +196,41 @@ func (c *conn) gwShared() *upstream.Conn {
 }
 
 // gwPin returns the client's dedicated connection, opening one.
-func (c *conn) gwPin() *upstream.Conn {
+func (c *conn) gwPin() *upstream.Conn { return c.gwPinOn(c.s.gw) }
+
+// gwPinOn returns the client's dedicated connection, opening one to be.
+func (c *conn) gwPinOn(be *upstream.Backend) *upstream.Conn {
 	g := &c.gw
 	if g.pinned != nil {
 		return g.pinned
 	}
 	c.gwSync()
-	up, err := c.s.gw.Dedicated(int(c.proto.Load()))
+	up, err := be.Dedicated(int(c.proto.Load()))
 	if err != nil {
 		return nil
 	}
 	up.SetOwner(g.sink, false)
 	g.pinned = up
+	g.pinFrom = be
 	g.pinnedID.Store(up.ID())
+	g.pinBackend.Store(be)
 	return up
+}
+
+// gwUnpin gives the pinned connection back to its backend; clean says it
+// holds no state and may serve another client.
+func (c *conn) gwUnpin(clean bool) {
+	g := &c.gw
+	if g.pinned == nil {
+		return
+	}
+	g.pinFrom.Release(g.pinned, clean)
+	if g.conn == g.pinned {
+		g.conn = nil
+	}
+	g.pinned, g.pinFrom = nil, nil
+	g.pinnedID.Store(0)
+	g.pinBackend.Store(nil)
 }
 
 // gwClean reports whether the pinned connection holds no state.
@@ -199,12 +247,7 @@ func (c *conn) gwMaybeRelease() {
 	}
 	g.blockedID.Store(0)
 	c.gwSync()
-	c.s.gw.Release(g.pinned, !g.lost && !g.tainted.Swap(false))
-	if g.conn == g.pinned {
-		g.conn = nil
-	}
-	g.pinned = nil
-	g.pinnedID.Store(0)
+	c.gwUnpin(!g.lost && !g.tainted.Swap(false))
 }
 
 // gwExec runs a command of a gateway instance after the front door
@@ -539,12 +582,9 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 // the middle of a command.
 func (c *conn) gwAbandon() {
 	g := &c.gw
-	if g.pinned != nil {
-		c.s.gw.Release(g.pinned, false)
-		g.pinned = nil
-		g.pinnedID.Store(0)
-	}
+	c.gwUnpin(false)
 	g.conn = nil
+	g.conns = g.conns[:0]
 	g.outstanding = 0
 	c.gw.sink = upstream.NewSink() // late replies go to the old one
 	c.gw.sink.Wake = c.unblocked
@@ -555,25 +595,16 @@ func (c *conn) gwAbandon() {
 func (c *conn) gwReset() {
 	g := &c.gw
 	c.gwSync()
-	if g.pinned != nil {
-		c.s.gw.Release(g.pinned, false)
-		g.pinned = nil
-		g.pinnedID.Store(0)
-	}
+	c.gwUnpin(false)
 	g.conn = nil
 	g.multi, g.dirty, g.watch, g.tracking, g.lost = false, false, false, false, false
+	g.cl.reset()
 	g.db = c.s.opts.Backend.Target.DB
 	g.subs = [3]map[string]struct{}{}
 }
 
 // gwClose releases what a closing connection holds.
-func (c *conn) gwClose() {
-	if c.gw.pinned != nil {
-		c.s.gw.Release(c.gw.pinned, false)
-		c.gw.pinned = nil
-		c.gw.pinnedID.Store(0)
-	}
-}
+func (c *conn) gwClose() { c.gwUnpin(false) }
 
 // gwProto follows a protocol change (HELLO) on the pinned connection.
 func (c *conn) gwProto(proto int) {
@@ -612,12 +643,18 @@ func gwClientUnblock(c *conn, args [][]byte) {
 		return
 	}
 	var backendID int64
+	var be *upstream.Backend
 	if o := c.s.connByID(id); o != nil {
 		o.gw.tainted.Store(true) // before the id is read: see gwMaybeRelease
 		backendID = o.gw.blockedID.Load()
+		be = o.gw.pinBackend.Load() // the cluster node it is blocked on
 	}
-	up := c.gwShared()
-	if backendID == 0 || up == nil {
+	var up *upstream.Conn
+	if backendID != 0 && be != nil {
+		up, _ = be.Shared(int(c.proto.Load()), uint64(c.id))
+	}
+	if up == nil {
+		c.gwSync()
 		c.w.WriteInt(0)
 		return
 	}

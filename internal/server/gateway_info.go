@@ -44,11 +44,17 @@ func gatewaySections(sections []infoSec, want map[string]bool, all bool) []infoS
 // backendInfo asks the backend for INFO everything and splits it into
 // sections by lower-case name. A backend that is down gives none.
 func (s *Server) backendInfo() map[string]string {
-	sections := map[string]string{}
 	up, err := s.gw.Shared(2, 0)
 	if err != nil {
-		return sections
+		return map[string]string{}
 	}
+	return infoOf(up)
+}
+
+// infoOf asks INFO everything on a backend connection and splits the
+// reply into sections by lower-case name.
+func infoOf(up *upstream.Conn) map[string]string {
+	sections := map[string]string{}
 	sink := upstream.NewSink()
 	up.Send(sink, resp.AppendCommand(nil, []byte("INFO"), []byte("everything")), 1, false)
 	up.Flush()

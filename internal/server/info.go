@@ -30,8 +30,12 @@ func cmdInfo(c *conn, args [][]byte) {
 	}
 	var b bytes.Buffer
 	var remote map[string]string
-	if c.s.gw != nil {
+	switch {
+	case c.s.gw != nil:
 		remote = c.s.backendInfo()
+		sections = gatewaySections(sections, want, all)
+	case c.s.cl != nil:
+		remote = c.s.clusterInfo()
 		sections = gatewaySections(sections, want, all)
 	}
 	for _, sec := range sections {
@@ -42,7 +46,7 @@ func cmdInfo(c *conn, args [][]byte) {
 			b.WriteString("\r\n")
 		}
 		b.WriteString("# " + strings.ToUpper(sec.name[:1]) + sec.name[1:] + "\r\n")
-		if c.s.gw != nil && !localSection(sec.name) {
+		if c.s.proxied() && !localSection(sec.name) {
 			b.WriteString(remote[sec.name])
 			continue
 		}
@@ -79,7 +83,7 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 		}
 	case "clients":
 		kv("connected_clients", s.clientCount())
-		if s.gw != nil {
+		if s.proxied() {
 			kv("blocked_clients", s.gwBlockedClients())
 			break
 		}
@@ -140,6 +144,10 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 	case "security":
 		s.infoSecurity(c, kv)
 	case "backend":
+		if s.cl != nil {
+			s.clusterSection(kv)
+			break
+		}
 		s.backendSection(kv)
 	case "keyspace":
 		c.lock()

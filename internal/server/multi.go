@@ -114,7 +114,7 @@ func (c *conn) txIntercept(spec *command.Spec, args [][]byte) bool {
 // txFlag records an error while queueing: EXEC will fail with EXECABORT.
 // The queue is dropped at once.
 func (c *conn) txFlag() {
-	if c.s.gw != nil {
+	if c.s.proxied() {
 		if c.gw.multi {
 			c.gw.dirty = true
 		}

@@ -20,6 +20,7 @@ import (
 
 	"redoubt/internal/acl"
 	"redoubt/internal/auth"
+	"redoubt/internal/cluster"
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
@@ -107,6 +108,7 @@ type Server struct {
 	peakMemory            atomic.Uint64     // highest used_memory INFO reported
 	store                 *store            // data directory and append-only file (persist.go)
 	gw                    *upstream.Backend // the backend of a gateway instance; nil: embedded
+	cl                    *cluster.Cluster  // the backend of a cluster instance
 	managed               managedServer     // the redis-server of a managed instance
 	feed                  aofFeed           // the engine's changes to the file; under the engine lock
 	aofFailed             atomic.Bool       // the file is in the failed state: writes are refused
@@ -433,6 +435,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// Connections waiting for a backend that does not answer
 			// get their errors now.
 			s.gw.Close()
+		}
+		if s.cl != nil {
+			s.cl.Close()
 		}
 		<-done
 		err = ctx.Err()

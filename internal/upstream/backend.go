@@ -3,7 +3,6 @@ package upstream
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -390,22 +389,9 @@ func (b *Backend) dial(proto int, dedicated bool) (*Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	network := t.Network
-	if network == "" {
-		network = "tcp"
-	}
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, t.Addr)
+	nc, err := dialTarget(ctx, t)
 	if err != nil {
 		return nil, err
-	}
-	if t.TLS != nil {
-		tc := tls.Client(nc, t.TLS)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		nc = tc
 	}
 	b.dials.Add(1)
 	deadline, _ := ctx.Deadline()

@@ -17,8 +17,10 @@ const UnavailableReply = "-ERR backend unavailable\r\n"
 // request is one command sent on a connection, waiting for its replies.
 type request struct {
 	sink   *Sink
-	frames int  // replies it expects (a SUBSCRIBE of n channels: n)
-	drop   bool // replies are read and thrown away
+	seq    uint64 // its number in the sink
+	frames int    // replies it expects (a SUBSCRIBE of n channels: n)
+	skip   int    // leading replies thrown away (ASKING's +OK before the command's)
+	drop   bool   // replies are read and thrown away
 }
 
 // Conn is one connection to the backend: shared by many clients (a pool
@@ -64,25 +66,37 @@ func newConn(b *Backend, nc net.Conn, proto int, dedicated bool) *Conn {
 
 // Send queues one request of frames replies for sink; the bytes go out
 // at the next Flush. A connection that is gone answers at once with
-// UnavailableReply.
-func (c *Conn) Send(sink *Sink, cmd []byte, frames int, drop bool) {
-	sink.add()
+// UnavailableReply. It returns the request's number in sink.
+func (c *Conn) Send(sink *Sink, cmd []byte, frames int, drop bool) uint64 {
+	seq := sink.add()
+	c.send(request{sink: sink, seq: seq, frames: frames, drop: drop}, cmd)
+	return seq
+}
+
+// Resend sends again, here, a request of sink that was redirected
+// elsewhere: its reply keeps its place. The first skip replies are not
+// its own (ASKING's before the command).
+func (c *Conn) Resend(sink *Sink, seq uint64, cmd []byte, frames, skip int) {
+	c.send(request{sink: sink, seq: seq, frames: frames + skip, skip: skip}, cmd)
+}
+
+func (c *Conn) send(r request, cmd []byte) {
 	c.mu.Lock()
 	if c.readerDone {
 		// Everything sent before was answered: answering at once keeps
 		// the order.
 		c.mu.Unlock()
-		sink.reply([]byte(UnavailableReply), true, drop)
+		r.sink.reply(r.seq, []byte(UnavailableReply), true, true, r.drop)
 		return
 	}
 	if c.broken != nil {
 		// The reader answers it, after the earlier requests.
-		c.queue = append(c.queue, request{sink: sink, frames: frames, drop: drop})
+		c.queue = append(c.queue, r)
 		c.mu.Unlock()
 		return
 	}
 	c.wbuf = append(c.wbuf, cmd...)
-	c.queue = append(c.queue, request{sink: sink, frames: frames, drop: drop})
+	c.queue = append(c.queue, r)
 	c.mu.Unlock()
 }
 
@@ -210,7 +224,7 @@ func (c *Conn) reader() {
 		// and Send answers by itself.
 		for {
 			for _, r := range inflight[next:] {
-				r.sink.reply([]byte(UnavailableReply), true, r.drop)
+				r.sink.reply(r.seq, []byte(UnavailableReply), true, true, r.drop)
 			}
 			c.mu.Lock()
 			q := c.queue
@@ -261,10 +275,14 @@ func (c *Conn) reader() {
 			raw = tooLarge
 		}
 		got++
+		if got <= r.skip {
+			continue // ASKING's reply
+		}
+		own := got - r.skip
 		// A refusal answers the whole command with one error, however
 		// many replies it would have had (SUBSCRIBE of n channels).
-		last := got >= r.frames || (got == 1 && len(raw) > 0 && (raw[0] == '-' || raw[0] == '!'))
-		r.sink.reply(raw, last, r.drop)
+		last := got >= r.frames || (own == 1 && len(raw) > 0 && (raw[0] == '-' || raw[0] == '!'))
+		r.sink.reply(r.seq, raw, own == 1, last, r.drop)
 		if last {
 			inflight[next] = request{}
 			next++

@@ -1,19 +1,35 @@
 package upstream
 
-import "sync"
+import (
+	"bytes"
+	"sync"
+)
 
 // A Sink collects the replies to one client's requests, in the order the
 // requests were sent, and the pushes (pub/sub messages, invalidations) its
-// dedicated connection receives. The backend connections' readers fill
-// it; the client's goroutine empties it. Requests of one client go to one
-// connection at a time (the client waits for every pending reply before it
-// moves to another), so their replies arrive in order.
+// dedicated connections receive. The backend connections' readers fill
+// it; the client's goroutine empties it.
+//
+// Every request gets a sequence number when it is sent. A reply to the
+// oldest unanswered request goes straight to the output; a reply that
+// arrives before an older request's (the requests went to different
+// connections, as a cluster client's do) is parked until its turn, so the
+// client always sees its replies in the order it sent its requests.
 type Sink struct {
 	mu      sync.Mutex
-	buf     []byte // replies and pushes in the order they arrived, complete frames only
-	pending int    // requests not yet answered
-	waiting bool   // the client waits on done
+	buf     []byte            // output in order: replies and pushes, complete frames only
+	next    uint64            // the sequence number the next request gets
+	head    uint64            // the oldest request whose reply is not yet in buf
+	parked  map[uint64]*early // replies that arrived before their turn
+	waiting bool              // the client waits on done
 	done    chan struct{}
+
+	// Redirects makes the sink hold back a reply that is a cluster
+	// redirection (MOVED, ASK, TRYAGAIN) instead of delivering it: the
+	// client resends the request elsewhere (Resend) and the sink keeps
+	// its place.
+	Redirects  bool
+	redirected []Redirect
 
 	pushBytes int  // bytes of pushes in buf
 	overflow  bool // pushes passed MaxPushBytes: the client must go
@@ -26,6 +42,19 @@ type Sink struct {
 	AsyncWait bool
 }
 
+// early is a reply parked until the requests before it are answered.
+type early struct {
+	data []byte
+	done bool
+}
+
+// A Redirect is a request the cluster sent elsewhere: Reply is the error
+// (MOVED, ASK or TRYAGAIN) as received.
+type Redirect struct {
+	Seq   uint64
+	Reply []byte
+}
+
 // MaxPushBytes bounds the pushes waiting for one client, as Redis's
 // client-output-buffer-limit for pub/sub clients (32 MiB hard).
 const MaxPushBytes = 32 << 20
@@ -36,35 +65,83 @@ func NewSink() *Sink { return &Sink{done: make(chan struct{}, 1)} }
 // Pending reports how many requests wait for their replies.
 func (s *Sink) Pending() int {
 	s.mu.Lock()
-	n := s.pending
+	n := int(s.next - s.head)
 	s.mu.Unlock()
 	return n
 }
 
-// add counts one more request.
-func (s *Sink) add() {
+// add numbers one more request.
+func (s *Sink) add() uint64 {
 	s.mu.Lock()
-	s.pending++
+	seq := s.next
+	s.next++
 	s.mu.Unlock()
+	return seq
 }
 
-// reply appends one frame of the oldest pending request; last completes
-// the request.
-func (s *Sink) reply(frame []byte, last, drop bool) {
+// isRedirect reports a cluster redirection error.
+func isRedirect(frame []byte) bool {
+	return bytes.HasPrefix(frame, []byte("-MOVED ")) || bytes.HasPrefix(frame, []byte("-ASK ")) ||
+		bytes.HasPrefix(frame, []byte("-TRYAGAIN"))
+}
+
+// reply takes one frame of request seq; first and last say where it is
+// in the request's replies.
+func (s *Sink) reply(seq uint64, frame []byte, first, last, drop bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Redirects && first && last && isRedirect(frame) {
+		s.redirected = append(s.redirected, Redirect{Seq: seq, Reply: bytes.Clone(frame)})
+		s.signalLocked()
+		return
+	}
+	if seq != s.head {
+		e := s.parked[seq]
+		if e == nil {
+			if s.parked == nil {
+				s.parked = map[uint64]*early{}
+			}
+			e = &early{}
+			s.parked[seq] = e
+		}
+		if !drop {
+			e.data = append(e.data, frame...)
+		}
+		e.done = last
+		return
+	}
 	if !drop {
 		s.buf = append(s.buf, frame...)
 	}
-	if last {
-		s.pending--
-		s.signalLocked()
+	if !last {
+		return
 	}
-	s.mu.Unlock()
+	s.head++
+	for len(s.parked) > 0 {
+		e := s.parked[s.head]
+		if e == nil {
+			break
+		}
+		delete(s.parked, s.head)
+		s.buf = append(s.buf, e.data...)
+		if !e.done {
+			break // its other frames come straight here
+		}
+		s.head++
+	}
+	s.signalLocked()
 }
 
-// signalLocked tells a waiting client that every reply is in.
+// Answer gives request seq its reply without sending it anywhere: a
+// redirection the client does not follow (the reply is delivered as it is).
+func (s *Sink) Answer(seq uint64, reply []byte) {
+	s.reply(seq, reply, false, true, false)
+}
+
+// signalLocked tells a waiting client that every reply is in, or that a
+// redirection needs it.
 func (s *Sink) signalLocked() {
-	if s.pending != 0 || !s.waiting {
+	if (s.head != s.next && len(s.redirected) == 0) || !s.waiting {
 		return
 	}
 	if s.AsyncWait {
@@ -106,10 +183,10 @@ func (s *Sink) push(frame []byte) {
 }
 
 // Wait blocks until every pending request is answered and appends the
-// replies to dst.
+// replies to dst. (A sink with Redirects is waited on with WaitSome.)
 func (s *Sink) Wait(dst []byte) []byte {
 	s.mu.Lock()
-	for s.pending > 0 {
+	for s.head != s.next {
 		s.waiting = true
 		s.mu.Unlock()
 		<-s.done
@@ -136,28 +213,55 @@ func (s *Sink) takeLocked(dst []byte) []byte {
 // replies are in, so the client writes them out instead of piling them up.
 const PushFlush = 1 << 20
 
-// WaitSome is Wait that also returns, with done false, once PushFlush
-// bytes of pushes arrived: the client writes them and waits again.
-func (s *Sink) WaitSome(dst []byte) (_ []byte, done bool) {
+// Status is what WaitSome returns on.
+type Status int
+
+// The reasons WaitSome returns.
+const (
+	Done       Status = iota // every request is answered
+	PushesDue                // pushes piled up: write them out and wait again
+	Redirected               // requests to resend: TakeRedirects
+)
+
+// WaitSome is Wait that also returns once PushFlush bytes of pushes
+// arrived (the client writes them and waits again) or a request was
+// redirected (the client resends it and waits again).
+func (s *Sink) WaitSome(dst []byte) ([]byte, Status) {
 	s.mu.Lock()
-	for s.pending > 0 && s.pushBytes < PushFlush {
+	for s.head != s.next && s.pushBytes < PushFlush && len(s.redirected) == 0 {
 		s.waiting = true
 		s.mu.Unlock()
 		<-s.done
 		s.mu.Lock()
 	}
-	done = s.pending == 0
+	st := Done
+	switch {
+	case len(s.redirected) > 0:
+		st = Redirected
+	case s.head != s.next:
+		st = PushesDue
+	}
 	s.waiting = false
 	dst = s.takeLocked(dst)
 	s.mu.Unlock()
-	return dst, done
+	return dst, st
+}
+
+// TakeRedirects returns the redirected requests, oldest first, and
+// forgets them.
+func (s *Sink) TakeRedirects() []Redirect {
+	s.mu.Lock()
+	r := s.redirected
+	s.redirected = nil
+	s.mu.Unlock()
+	return r
 }
 
 // Ready reports whether every pending request is answered; a client that
 // waits with AsyncWait polls it when woken. It arms the wake-up when not.
 func (s *Sink) Ready() bool {
 	s.mu.Lock()
-	ready := s.pending == 0
+	ready := s.head == s.next || len(s.redirected) > 0
 	s.waiting = !ready
 	s.mu.Unlock()
 	return ready

@@ -52,7 +52,9 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 
 func TestSinkOrder(t *testing.T) {
 	type step struct {
+		seq   uint64
 		frame string
+		first bool
 		last  bool
 		drop  bool
 	}
@@ -62,12 +64,20 @@ func TestSinkOrder(t *testing.T) {
 		steps    []step
 		want     string
 	}{
-		{"one", 1, []step{{"+OK\r\n", true, false}}, "+OK\r\n"},
-		{"in order", 3, []step{{":1\r\n", true, false}, {":2\r\n", true, false}, {":3\r\n", true, false}}, ":1\r\n:2\r\n:3\r\n"},
-		{"multi-frame request", 2, []step{{"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", false, false},
-			{"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n", true, false}, {"+PONG\r\n", true, false}},
+		{"one", 1, []step{{0, "+OK\r\n", true, true, false}}, "+OK\r\n"},
+		{"in order", 3, []step{{0, ":1\r\n", true, true, false}, {1, ":2\r\n", true, true, false}, {2, ":3\r\n", true, true, false}}, ":1\r\n:2\r\n:3\r\n"},
+		{"multi-frame request", 2, []step{{0, "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", true, false, false},
+			{0, "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n", false, true, false}, {1, "+PONG\r\n", true, true, false}},
 			"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n+PONG\r\n"},
-		{"dropped replies count but are not kept", 3, []step{{"+OK\r\n", true, true}, {"$1\r\nv\r\n", true, false}, {"+OK\r\n", true, true}}, "$1\r\nv\r\n"},
+		{"dropped replies count but are not kept", 3, []step{{0, "+OK\r\n", true, true, true}, {1, "$1\r\nv\r\n", true, true, false}, {2, "+OK\r\n", true, true, true}}, "$1\r\nv\r\n"},
+		// Requests that went to different connections: replies are
+		// parked until the older ones are in.
+		{"out of order", 3, []step{{2, ":3\r\n", true, true, false}, {1, ":2\r\n", true, true, false}, {0, ":1\r\n", true, true, false}}, ":1\r\n:2\r\n:3\r\n"},
+		{"parked multi-frame, finished at the head", 3, []step{
+			{1, "*1\r\n$1\r\na\r\n", true, false, false}, {2, ":9\r\n", true, true, false},
+			{0, ":0\r\n", true, true, false}, {1, "*1\r\n$1\r\nb\r\n", false, true, false}},
+			":0\r\n*1\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n:9\r\n"},
+		{"parked dropped reply", 3, []step{{1, "+OK\r\n", true, true, true}, {2, ":2\r\n", true, true, false}, {0, ":0\r\n", true, true, false}}, ":0\r\n:2\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +89,7 @@ func TestSinkOrder(t *testing.T) {
 				t.Fatalf("Pending = %d, want %d", got, tt.requests)
 			}
 			for _, st := range tt.steps {
-				s.reply([]byte(st.frame), st.last, st.drop)
+				s.reply(st.seq, []byte(st.frame), st.first, st.last, st.drop)
 			}
 			if got := s.Pending(); got != 0 {
 				t.Fatalf("Pending after the replies = %d", got)
@@ -95,13 +105,47 @@ func TestSinkOrder(t *testing.T) {
 	}
 }
 
+// TestSinkRedirects: with Redirects, a MOVED reply is held back and the
+// replies after it wait; the resent request's reply takes its place.
+func TestSinkRedirects(t *testing.T) {
+	s := NewSink()
+	s.Redirects = true
+	for range 3 {
+		s.add()
+	}
+	s.reply(0, []byte(":0\r\n"), true, true, false)
+	s.reply(1, []byte("-MOVED 12 127.0.0.1:7001\r\n"), true, true, false)
+	s.reply(2, []byte(":2\r\n"), true, true, false)
+	out, st := s.WaitSome(nil)
+	if st != Redirected || string(out) != ":0\r\n" {
+		t.Fatalf("WaitSome = %q, %v; want the first reply and Redirected", out, st)
+	}
+	rs := s.TakeRedirects()
+	if len(rs) != 1 || rs[0].Seq != 1 || string(rs[0].Reply) != "-MOVED 12 127.0.0.1:7001\r\n" {
+		t.Fatalf("redirects = %+v", rs)
+	}
+	// A MOVED that is not a whole reply's only frame is delivered.
+	s.reply(1, []byte(":1\r\n"), true, true, false)
+	out, st = s.WaitSome(nil)
+	if st != Done || string(out) != ":1\r\n:2\r\n" {
+		t.Fatalf("after the resend: %q, %v", out, st)
+	}
+	// Without Redirects the error is an ordinary reply.
+	s2 := NewSink()
+	s2.add()
+	s2.reply(0, []byte("-MOVED 12 127.0.0.1:7001\r\n"), true, true, false)
+	if got := waitSink(t, s2, 5*time.Second); got != "-MOVED 12 127.0.0.1:7001\r\n" {
+		t.Fatalf("plain sink: %q", got)
+	}
+}
+
 // TestSinkWaitBlocks: Wait returns only once the last pending request is
 // answered, and with every reply.
 func TestSinkWaitBlocks(t *testing.T) {
 	s := NewSink()
 	s.add()
 	s.add()
-	s.reply([]byte(":1\r\n"), true, false)
+	s.reply(0, []byte(":1\r\n"), true, true, false)
 	done := make(chan string, 1)
 	go func() { done <- string(s.Wait(nil)) }()
 	pollUntil(t, 5*time.Second, "Wait to block", func() bool {
@@ -114,13 +158,13 @@ func TestSinkWaitBlocks(t *testing.T) {
 		t.Fatalf("Wait returned %q with a request still pending", got)
 	default:
 	}
-	s.reply([]byte("*2\r\n"), false, false) // first frame of a two-frame reply: not complete
+	s.reply(1, []byte("*2\r\n"), true, false, false) // first frame of a two-frame reply: not complete
 	select {
 	case got := <-done:
 		t.Fatalf("Wait returned %q before the last frame", got)
 	default:
 	}
-	s.reply([]byte(":2\r\n:3\r\n"), true, false)
+	s.reply(1, []byte(":2\r\n:3\r\n"), false, true, false)
 	select {
 	case got := <-done:
 		if want := ":1\r\n*2\r\n:2\r\n:3\r\n"; got != want {
@@ -142,7 +186,7 @@ func TestSinkAsyncWait(t *testing.T) {
 	if s.Ready() {
 		t.Fatal("Ready with a request pending")
 	}
-	s.reply([]byte("*-1\r\n"), true, false)
+	s.reply(0, []byte("*-1\r\n"), true, true, false)
 	if got := wakes.Load(); got != 1 {
 		t.Fatalf("Wake called %d times, want 1", got)
 	}
@@ -176,11 +220,11 @@ func TestSinkPushes(t *testing.T) {
 			s.Wake = func() { wakes.Add(1) }
 			s.add()
 			s.add()
-			s.reply([]byte("+FIRST\r\n"), true, false)
+			s.reply(0, []byte("+FIRST\r\n"), true, true, false)
 			for _, n := range tt.sizes {
 				s.push(bytes.Repeat([]byte{'p'}, n))
 			}
-			s.reply([]byte("+OK\r\n"), true, false)
+			s.reply(1, []byte("+OK\r\n"), true, true, false)
 			if got := wakes.Load(); got != int64(len(tt.sizes)) {
 				t.Errorf("Wake called %d times, want %d", got, len(tt.sizes))
 			}

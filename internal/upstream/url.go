@@ -60,6 +60,62 @@ func ParseURL(raw string) (Target, error) {
 	return Target{}, urlErr("it must start with redis://, rediss:// or unix:")
 }
 
+// ParseClusterURL parses the seed nodes of a Redis Cluster:
+//
+//	redis-cluster://[user[:password]@]host[:port][,host[:port]…]
+//	rediss-cluster://…   (TLS)
+//
+// Every seed, and every node found from them, is reached with the same
+// credentials and TLS settings. A cluster has only database 0: no path
+// is allowed. The TLS server name is left empty, to be each node's host
+// unless the configuration names one.
+func ParseClusterURL(raw string) ([]Target, error) {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] <= ' ' || raw[i] == 0x7f {
+			return nil, urlErr("it may not hold spaces or control characters (percent-encode them)")
+		}
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	secure := strings.EqualFold(scheme, "rediss-cluster")
+	if !ok || !secure && !strings.EqualFold(scheme, "redis-cluster") {
+		return nil, urlErr("a cluster URL starts with redis-cluster:// or rediss-cluster://")
+	}
+	var t Target
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if err := userinfo(&t, rest[:at]); err != nil {
+			return nil, err
+		}
+		rest = rest[at+1:]
+	}
+	if strings.ContainsAny(rest, "/?#") {
+		return nil, urlErr("a cluster URL is a list of host:port: no database, query or fragment (a cluster has only database 0)")
+	}
+	var seeds []Target
+	for _, hp := range strings.Split(rest, ",") {
+		host, port, err := splitHostPort(hp)
+		if err != nil {
+			return nil, err
+		}
+		seed := t
+		seed.Network = "tcp"
+		seed.Addr = net.JoinHostPort(host, strconv.Itoa(port))
+		if secure {
+			seed.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		seeds = append(seeds, seed)
+	}
+	if len(seeds) > 64 {
+		return nil, urlErr("more than 64 seed nodes")
+	}
+	return seeds, nil
+}
+
+// IsClusterURL reports whether s has a cluster URL's scheme.
+func IsClusterURL(s string) bool {
+	scheme, _, _ := strings.Cut(s, "://")
+	return strings.EqualFold(scheme, "redis-cluster") || strings.EqualFold(scheme, "rediss-cluster")
+}
+
 func urlErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrURL}, args...)...)
 }

@@ -188,3 +188,71 @@ func passwordSpan(raw string) (int, int) {
 	}
 	return i + 3 + colon + 1, i + 3 + at
 }
+
+func TestParseClusterURL(t *testing.T) {
+	tests := []struct {
+		raw   string
+		addrs []string
+		user  string
+		pass  string
+		tls   bool
+	}{
+		{"redis-cluster://h1:7000,h2:7001", []string{"h1:7000", "h2:7001"}, "", "", false},
+		{"redis-cluster://h1", []string{"h1:6379"}, "", "", false},
+		{"REDIS-CLUSTER://app:p%40ss@10.0.0.1:7000,[::1]:7000", []string{"10.0.0.1:7000", "[::1]:7000"}, "app", "p@ss", false},
+		{"rediss-cluster://n1:7000,n2:7000", []string{"n1:7000", "n2:7000"}, "", "", true},
+	}
+	for _, tt := range tests {
+		seeds, err := ParseClusterURL(tt.raw)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.raw, err)
+		}
+		if len(seeds) != len(tt.addrs) {
+			t.Fatalf("%s: %d seeds", tt.raw, len(seeds))
+		}
+		for i, s := range seeds {
+			if s.Network != "tcp" || s.Addr != tt.addrs[i] || s.Username != tt.user || s.Password != tt.pass || (s.TLS != nil) != tt.tls {
+				t.Errorf("%s: seed %d = %s user %q tls %v", tt.raw, i, s, s.Username, s.TLS != nil)
+			}
+			if s.TLS != nil && s.TLS.ServerName != "" {
+				t.Errorf("%s: the server name is each node's own, not %q", tt.raw, s.TLS.ServerName)
+			}
+		}
+	}
+	for _, raw := range []string{"redis://h", "redis-cluster://", "redis-cluster://h/0", "redis-cluster://h?x=1",
+		"redis-cluster://h,", "redis-cluster://:@h", "redis-cluster:// h", "redis-cluster://h:0", "cluster://h"} {
+		if seeds, err := ParseClusterURL(raw); err == nil {
+			t.Errorf("%q: %v, want an error", raw, seeds)
+		}
+	}
+}
+
+// FuzzParseClusterURL: no input panics the parser, every seed is sound,
+// and no error quotes the password.
+func FuzzParseClusterURL(f *testing.F) {
+	for _, s := range []string{"redis-cluster://u:pw@h:1,h:2", "rediss-cluster://[::1]:6380", "redis-cluster://u:secret@h:x,h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		seeds, err := ParseClusterURL(raw)
+		if err == nil {
+			for _, s := range seeds {
+				if s.Network != "tcp" || s.Addr == "" || s.DB != 0 {
+					t.Fatalf("bad seed %s", s)
+				}
+			}
+			return
+		}
+		start, end := passwordSpan(raw)
+		pw := raw[start:end]
+		// A password of control characters is refused as such, and one of
+		// a few characters may be a word of the message.
+		if len(pw) < 4 || !strings.Contains(err.Error(), pw) || strings.ContainsFunc(pw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return
+		}
+		_, err2 := ParseClusterURL(raw[:start] + strings.Repeat("q", len(pw)) + raw[end:])
+		if err2 == nil || !strings.Contains(err2.Error(), pw) {
+			t.Fatalf("error %q holds the password %q", err, pw)
+		}
+	})
+}
