@@ -54,3 +54,20 @@ func containsBrace(b []byte) bool {
 	}
 	return false
 }
+
+// TestCRC16Table derives each entry of the table bit by bit.
+func TestCRC16Table(t *testing.T) {
+	for i := range 256 {
+		crc := uint16(i) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+		if crc16Table[i] != crc {
+			t.Fatalf("crc16Table[%d] = %#04x, want %#04x", i, crc16Table[i], crc)
+		}
+	}
+}

@@ -35,13 +35,13 @@ const (
 // Backend is what serves an instance's data. Its Target may hold a
 // password: log Target.String(), never the Backend or the Target with %#v.
 type Backend struct {
-	Kind        string          // BackendEmbedded, BackendRedis or BackendManaged
-	Target      upstream.Target // BackendRedis: where it is and how to log in; BackendCluster: how every node is
+	Kind        string            // BackendEmbedded, BackendRedis or BackendManaged
+	Target      upstream.Target   // BackendRedis: where it is and how to log in; BackendCluster: how every node is
 	Seeds       []upstream.Target // BackendCluster: the nodes to learn the topology from
-	Pool        int             // shared connections per protocol version; 0: the server's default
-	MaxReply    int64           // largest reply from the backend; 0: the server's default
-	RedisServer string          // BackendManaged: the redis-server binary; "": on PATH
-	Line        int             // where it is configured, 0 for flags
+	Pool        int               // shared connections per protocol version; 0: the server's default
+	MaxReply    int64             // largest reply from the backend; 0: the server's default
+	RedisServer string            // BackendManaged: the redis-server binary; "": on PATH
+	Line        int               // where it is configured, 0 for flags
 }
 
 // backendKeys documents the backend keys of an instance.

@@ -35,6 +35,10 @@ type clState struct {
 	epoch  uint64       // the slot map's epoch when the first of them went out
 	shared []clSharedUp // the shared connection used on each node
 
+	merges     []clMerge // split commands whose parts are in flight
+	multiFrame bool      // a request of several replies is in flight
+	splitting  bool      // a split command's parts are being sent: no sync among them
+
 	txSlot    int    // the transaction's slot; -1: no key yet
 	txBuf     []byte // the queued commands
 	txCount   int
@@ -285,11 +289,14 @@ func (c *conn) clSend(node *cluster.Node, up *upstream.Conn, frame []byte, frame
 	g := &c.gw
 	st := &g.cl
 	epoch := c.s.cl.Epoch()
-	if g.outstanding > 0 && st.epoch != epoch {
+	if g.outstanding > 0 && st.epoch != epoch && !st.splitting {
 		c.gwSync()
 	}
 	if g.outstanding == 0 {
 		st.epoch = epoch
+	}
+	if frames != 1 {
+		st.multiFrame = true
 	}
 	off := len(st.arena)
 	st.arena = append(st.arena, frame...)

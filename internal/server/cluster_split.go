@@ -196,7 +196,7 @@ func (c *conn) clExecTx() {
 // (RESP3 pushes, and RESP2 messages when subscribed) — which go out
 // before the merged reply.
 func clFrames(b []byte, subscribed bool) (pushes []byte, frames [][]byte) {
-	rd := resp.NewReader(bytes.NewReader(b), resp.DefaultLimits())
+	rd := resp.NewReader(bytes.NewReader(b), replyLimits())
 	for {
 		raw, err := rd.ReadRaw()
 		if err != nil || len(raw) == 0 {
@@ -223,9 +223,12 @@ func clSplittable(name string) bool {
 }
 
 // clSplit runs a multi-key command whose keys are in several slots: one
-// command per slot, sent together, and one reply merged in the order of
-// the keys.
+// command per slot, sent together. Its reply is merged from theirs, in
+// the order of the keys, once they are in: at the client's next sync, so
+// that a pipeline of split commands costs one round trip, not one each.
 func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
+	g := &c.gw
+	st := &g.cl
 	step := 1
 	if spec.Name == "mset" {
 		step = 2
@@ -237,88 +240,159 @@ func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
 	}
 	// Group the keys by slot, in order of first appearance.
 	type part struct {
-		slot int
+		node *cluster.Node
 		args [][]byte
-		keys []int // positions of its keys in the client's command
 	}
 	var parts []*part
-	bySlot := map[int]*part{}
-	for i, k := 1, 0; i < len(args); i, k = i+step, k+1 {
+	m := clMerge{name: spec.Name}
+	bySlot := map[int]int{}
+	for i := 1; i < len(args); i += step {
 		slot := cluster.Slot(args[i])
-		p := bySlot[slot]
-		if p == nil {
-			p = &part{slot: slot, args: [][]byte{args[0]}}
-			bySlot[slot] = p
-			parts = append(parts, p)
-		}
-		p.args = append(p.args, args[i:i+step]...)
-		p.keys = append(p.keys, k)
-	}
-	c.gwSync()
-	mark := c.w.Buffered()
-	for _, p := range parts {
-		node := c.s.cl.Route(p.slot)
-		var up *upstream.Conn
-		if node != nil {
-			up = c.clConn(node)
-		}
-		if up == nil {
-			c.gwSync()
-			c.w.Truncate(mark)
+		p, ok := bySlot[slot]
+		if !ok {
+			node := c.s.cl.Route(slot)
 			if node == nil {
+				c.gwSync()
 				c.replyError(clusterDownReply)
-			} else {
-				c.replyError("ERR backend unavailable")
+				return
 			}
+			p = len(parts)
+			bySlot[slot] = p
+			parts = append(parts, &part{node: node, args: [][]byte{args[0]}})
+			m.keys = append(m.keys, nil)
+		}
+		parts[p].args = append(parts[p].args, args[i:i+step]...)
+		m.keys[p] = append(m.keys[p], m.nkeys)
+		m.nkeys++
+	}
+	ups := make([]*upstream.Conn, len(parts))
+	for i, p := range parts {
+		if ups[i] = c.clConn(p.node); ups[i] == nil {
+			c.gwSync()
+			c.replyError("ERR backend unavailable")
 			return
 		}
-		c.clSend(node, up, resp.AppendCommand(nil, p.args...), 1)
+	}
+	// The parts go out together, within one sync; a client in subscribed
+	// mode, or with requests of several replies in flight, merges at
+	// once instead (its replies are not one per request).
+	deferred := !g.subscribed() && !st.multiFrame && len(parts) < gwMaxOutstanding
+	if g.outstanding > 0 && (!deferred || st.epoch != c.s.cl.Epoch() || g.outstanding+len(parts) >= gwMaxOutstanding) {
+		c.gwSync()
+	}
+	m.first = g.outstanding
+	mark := c.w.Buffered()
+	if deferred {
+		st.merges = append(st.merges, m)
+	}
+	st.splitting = deferred
+	for i, p := range parts {
+		c.clSend(p.node, ups[i], resp.AppendCommand(nil, p.args...), 1)
+	}
+	st.splitting = false
+	if deferred {
+		return
 	}
 	c.gwSync()
-	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && c.gw.subscribed())
+	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && g.subscribed())
 	c.w.Truncate(mark)
 	c.w.WriteRaw(pushes)
 	if len(replies) != len(parts) {
 		c.replyError("ERR backend unavailable")
 		return
 	}
+	c.w.Extend(func(b []byte) []byte { return m.merge(b, replies) })
+}
+
+// clMerge is a split command whose parts are in flight.
+type clMerge struct {
+	name  string
+	first int     // its first part's place among the requests since the last sync
+	keys  [][]int // the positions of each part's keys in the client's command
+	nkeys int
+}
+
+// merge appends the split command's reply, made from its parts': the
+// first error, else MSET's OK, MGET's values in the order of the keys, or
+// the sum of the counts.
+func (m *clMerge) merge(b []byte, replies [][]byte) []byte {
 	for _, r := range replies {
 		if r[0] == '-' || r[0] == '!' {
-			c.w.WriteRaw(r) // the first error; the other parts ran
-			return
+			return append(b, r...) // the first error; the other parts ran
 		}
 	}
-	switch spec.Name {
+	switch m.name {
 	case "mset":
-		c.w.WriteOK()
+		return append(b, "+OK\r\n"...)
 	case "mget":
-		vals := make([][]byte, (len(args)-1)/step)
+		vals := make([][]byte, m.nkeys)
 		for i, r := range replies {
 			elems, ok := clElems(r)
-			if !ok || len(elems) != len(parts[i].keys) {
-				c.replyError("ERR unexpected reply from the cluster")
-				return
+			if !ok || len(elems) != len(m.keys[i]) {
+				return resp.AppendError(b, "ERR unexpected reply from the cluster")
 			}
-			for j, k := range parts[i].keys {
+			for j, k := range m.keys[i] {
 				vals[k] = elems[j]
 			}
 		}
-		c.w.WriteArray(len(vals))
+		b = resp.AppendHeader(b, resp.TypeArray, int64(len(vals)))
 		for _, v := range vals {
-			c.w.WriteRaw(v)
+			b = append(b, v...)
 		}
-	default: // counts: del, unlink, exists, touch
-		var n int64
-		for _, r := range replies {
-			v, ok := clInt(r)
-			if !ok {
-				c.replyError("ERR unexpected reply from the cluster")
-				return
-			}
-			n += v
-		}
-		c.w.WriteInt(n)
+		return b
 	}
+	var n int64 // del, unlink, exists, touch
+	for _, r := range replies {
+		v, ok := clInt(r)
+		if !ok {
+			return resp.AppendError(b, "ERR unexpected reply from the cluster")
+		}
+		n += v
+	}
+	return resp.AppendInt(b, n)
+}
+
+// clMergeReplies replaces, in the replies received since mark (one per
+// request), the parts of each split command by its merged reply.
+func (c *conn) clMergeReplies(mark int) {
+	st := &c.gw.cl
+	tail := bytes.Clone(c.w.Bytes()[mark:])
+	c.w.Truncate(mark)
+	rd := resp.NewReader(bytes.NewReader(tail), replyLimits())
+	merges := st.merges
+	var group [][]byte
+	c.w.Extend(func(b []byte) []byte {
+		for i := 0; ; {
+			raw, err := rd.ReadRaw()
+			if err != nil || len(raw) == 0 {
+				return b
+			}
+			if raw[0] == '>' {
+				b = append(b, raw...)
+				continue
+			}
+			switch {
+			case len(merges) == 0 || i < merges[0].first:
+				b = append(b, raw...)
+			default:
+				group = append(group, raw)
+				if len(group) == len(merges[0].keys) {
+					b = merges[0].merge(b, group)
+					group, merges = group[:0], merges[1:]
+				}
+			}
+			i++
+		}
+	})
+}
+
+// replyLimits bound the replies Redoubt parses from its own output: they
+// were checked as they arrived, so only nesting needs a bound.
+func replyLimits() resp.Limits {
+	lim := resp.DefaultLimits()
+	lim.MaxArgs = 1 << 40
+	lim.MaxBulk = 1 << 40
+	return lim
 }
 
 // clElems returns the raw elements of an array reply.
@@ -331,8 +405,8 @@ func clElems(r []byte) ([][]byte, bool) {
 	if err != nil || n < 0 {
 		return nil, false
 	}
-	rd := resp.NewReader(bytes.NewReader(r[i+1:]), resp.DefaultLimits())
-	elems := make([][]byte, 0, n)
+	rd := resp.NewReader(bytes.NewReader(r[i+1:]), replyLimits())
+	elems := make([][]byte, 0, min(n, 1<<16))
 	for range n {
 		raw, err := rd.ReadRaw()
 		if err != nil {

@@ -92,6 +92,7 @@ func (c *conn) gwSync() {
 	// write to the backend then carries them all, as one pass of an
 	// event loop would.
 	runtime.Gosched()
+	mark := c.w.Buffered()
 	g.conn.Flush()
 	for _, up := range g.conns {
 		if up != g.conn {
@@ -113,15 +114,23 @@ func (c *conn) gwSync() {
 		}
 		// Pushes piled up while the replies are awaited: they go out
 		// now, so a subscriber that reads is never cut off for them.
+		if len(g.cl.merges) > 0 {
+			continue // (never so: split commands merge at once then)
+		}
 		if c.w.Flush() != nil {
 			c.w.Reset()
 			c.closeAfter = true
 		}
 	}
+	if len(g.cl.merges) > 0 {
+		c.clMergeReplies(mark)
+		g.cl.merges = g.cl.merges[:0]
+	}
 	g.outstanding = 0
 	g.conns = g.conns[:0]
 	g.cl.sent = g.cl.sent[:0]
 	g.cl.arena = g.cl.arena[:0]
+	g.cl.multiFrame = false
 	if g.pinned != nil && g.pinned.Broken() {
 		// The state it held (MULTI, subscriptions, WATCH) is gone with
 		// it: the client must start again, as after a server restart.

@@ -63,8 +63,9 @@ type ClusterNode struct {
 // agrees on the slots and the roles and every replica has synced, so that a
 // test which kills a master gets a failover. The nodes are killed when the
 // test ends. A missing redis-server or redis-cli skips the test, or fails
-// it under CI=true.
-func StartCluster(t testing.TB, masters, replicasPerMaster int) *Cluster {
+// it under CI=true. Extra arguments are passed to every node as
+// "--name value" pairs.
+func StartCluster(t testing.TB, masters, replicasPerMaster int, extra ...string) *Cluster {
 	t.Helper()
 	if masters < 3 {
 		t.Fatalf("StartCluster: redis-cli --cluster create needs at least 3 masters, not %d", masters)
@@ -78,7 +79,7 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int) *Cluster {
 	t.Cleanup(c.stop)
 	start := time.Now()
 	for range masters * (1 + replicasPerMaster) {
-		c.Nodes = append(c.Nodes, c.startNode(t, bin))
+		c.Nodes = append(c.Nodes, c.startNode(t, bin, extra))
 	}
 
 	args := []string{"--cluster", "create"}
@@ -107,7 +108,7 @@ func randomPassword(t testing.TB) string {
 // startNode starts one cluster-enabled redis-server. Both its port and its
 // bus port must be free; another process may take either between the check
 // and the start, so a node that does not answer is retried on new ports.
-func (c *Cluster) startNode(t testing.TB, bin string) *ClusterNode {
+func (c *Cluster) startNode(t testing.TB, bin string, extra []string) *ClusterNode {
 	t.Helper()
 	var lastErr error
 	for range 10 {
@@ -119,7 +120,7 @@ func (c *Cluster) startNode(t testing.TB, bin string) *ClusterNode {
 			Dir:  dir,
 			done: make(chan struct{}),
 		}
-		n.cmd = exec.Command(bin,
+		n.cmd = exec.Command(bin, slices.Concat([]string{
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", clusterNodeTimeout,
@@ -133,7 +134,7 @@ func (c *Cluster) startNode(t testing.TB, bin string) *ClusterNode {
 			"--requirepass", c.Password, "--masterauth", c.Password,
 			"--dir", dir, "--save", "", "--appendonly", "no",
 			"--logfile", filepath.Join(dir, "redis.log"), "--daemonize", "no",
-		)
+		}, extra)...)
 		if err := n.cmd.Start(); err != nil {
 			t.Fatalf("start redis-server: %v", err)
 		}
