@@ -76,11 +76,15 @@ type Cluster struct {
 	closed  bool
 	masters atomic.Pointer[[]*Node] // owners of slots, by lowest slot
 
-	refreshes atomic.Int64
-	lastErr   atomic.Pointer[string]
-	trigger   chan struct{}
-	quit      chan struct{}
-	wg        sync.WaitGroup
+	refreshes atomic.Int64 // topology reads started
+	// refreshedUpTo is the number of the last topology read that ended
+	// (under mu); refreshed is closed when the next one ends.
+	refreshedUpTo int64
+	refreshed     chan struct{}
+	lastErr       atomic.Pointer[string]
+	trigger       chan struct{}
+	quit          chan struct{}
+	wg            sync.WaitGroup
 }
 
 // New reads the topology from the seeds and connects to every master. A
@@ -97,12 +101,13 @@ func New(opts Options) (*Cluster, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Cluster{
-		opts:     opts,
-		template: opts.Seeds[0],
-		log:      opts.Logger.With("cluster", opts.Seeds[0].String()),
-		nodes:    map[string]*Node{},
-		trigger:  make(chan struct{}, 1),
-		quit:     make(chan struct{}),
+		opts:      opts,
+		template:  opts.Seeds[0],
+		log:       opts.Logger.With("cluster", opts.Seeds[0].String()),
+		nodes:     map[string]*Node{},
+		refreshed: make(chan struct{}),
+		trigger:   make(chan struct{}, 1),
+		quit:      make(chan struct{}),
 	}
 	c.masters.Store(&[]*Node{})
 	seeds := make([]upstream.Target, len(opts.Seeds))
@@ -130,10 +135,12 @@ func (n *Node) First() int { return int(n.first.Load()) }
 
 // Moved records a MOVED redirection (slot is served by addr from now
 // on), and reads the whole topology again soon: a slot seldom moves
-// alone. It returns the node, nil if addr is not a node address.
+// alone. It returns the node, nil if addr is not one of the cluster's
+// masters (see Node).
 func (c *Cluster) Moved(slot int, addr string) *Node {
 	n := c.Node(addr)
 	if n == nil || slot < 0 || slot >= Slots {
+		c.Refresh()
 		return n
 	}
 	if c.slots[slot].Swap(n) != n {
@@ -143,15 +150,38 @@ func (c *Cluster) Moved(slot int, addr string) *Node {
 	return n
 }
 
-// Node returns the node at addr (an ASK redirection's target), connecting
-// to it the first time.
+// Node returns the master at addr (a redirection's target). An address
+// the last topology read did not name is looked for in a fresh read, and
+// nil is returned if it is not there: the nodes' password goes only to
+// the cluster's own nodes, never to an address a reply merely names (a
+// script may answer with any error text).
 func (c *Cluster) Node(addr string) *Node {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil
+	if n := c.known(addr); n != nil {
+		return n
 	}
+	want := c.refreshes.Load() + 1 // a read that starts after now
+	deadline := time.After(2 * refreshTimeout)
+	for {
+		c.mu.Lock()
+		done, wait := c.refreshedUpTo, c.refreshed
+		c.mu.Unlock()
+		if done >= want {
+			return c.known(addr)
+		}
+		c.Refresh()
+		select {
+		case <-wait:
+		case <-deadline:
+			return nil
+		}
+	}
+}
+
+// known returns the node at addr if the topology named it.
+func (c *Cluster) known(addr string) *Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nodeLocked(addr)
+	return c.nodes[addr]
 }
 
 // nodeLocked finds or creates the node at addr; c.mu is held.
@@ -261,7 +291,14 @@ func (c *Cluster) allUp() bool {
 // refresh reads the slot map from a node — a master that is up first,
 // then the others, then the seeds — and applies it.
 func (c *Cluster) refresh() error {
-	c.refreshes.Add(1)
+	n := c.refreshes.Add(1)
+	defer func() {
+		c.mu.Lock()
+		c.refreshedUpTo = n
+		close(c.refreshed)
+		c.refreshed = make(chan struct{})
+		c.mu.Unlock()
+	}()
 	var candidates []upstream.Target
 	seen := map[string]bool{}
 	add := func(t upstream.Target) {

@@ -38,6 +38,7 @@ type clState struct {
 	merges     []clMerge // split commands whose parts are in flight
 	multiFrame bool      // a request of several replies is in flight
 	splitting  bool      // a split command's parts are being sent: no sync among them
+	stay       bool      // the request being sent is not to be redirected
 
 	txSlot    int    // the transaction's slot; -1: no key yet
 	txBuf     []byte // the queued commands
@@ -53,6 +54,9 @@ type clSent struct {
 	node     *cluster.Node
 	pinned   bool // sent on the pinned connection
 	attempts int
+	// stay: a redirection is the client's to see, not followed (a
+	// script's: it may have run, and its error text is its own).
+	stay bool
 }
 
 type clSharedUp struct {
@@ -196,7 +200,15 @@ func (c *conn) clExec(spec *command.Spec, args [][]byte) {
 		c.replyError("ERR backend unavailable")
 		return
 	}
+	// A script's MOVED, ASK or TRYAGAIN may be its own error text, after
+	// it ran: it is not followed (running the script again), only
+	// passed on.
+	switch spec.Name {
+	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
+		g.cl.stay = true
+	}
 	c.clSend(node, up, c.gwFrame(args), 1)
+	g.cl.stay = false
 }
 
 // clSlot returns the slot of the command's keys (shard channels for the
@@ -302,7 +314,7 @@ func (c *conn) clSend(node *cluster.Node, up *upstream.Conn, frame []byte, frame
 	st.arena = append(st.arena, frame...)
 	seq := up.Send(g.sink, frame, frames, false)
 	st.sent = append(st.sent, clSent{seq: seq, off: off, end: len(st.arena), frames: frames,
-		node: node, pinned: up == g.pinned})
+		node: node, pinned: up == g.pinned, stay: st.stay})
 	g.conn = up
 	if n := len(g.conns); n == 0 || g.conns[n-1] != up {
 		g.conns = append(g.conns, up)
@@ -335,6 +347,11 @@ func (c *conn) clRedirects() {
 		sent := &g.cl.sent[i]
 		sent.attempts++
 		kind, slot, addr := parseRedirect(r.Reply)
+		if sent.stay {
+			c.s.cl.Refresh()
+			g.sink.Answer(r.Seq, r.Reply)
+			continue
+		}
 		var node *cluster.Node
 		switch kind {
 		case "MOVED":

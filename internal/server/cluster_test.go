@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -710,5 +711,59 @@ func TestClusterFailover(t *testing.T) {
 		if got := rc.Get(ctx, k).Val(); got != fmt.Sprint(i) {
 			t.Fatalf("%s = %q after the failover", k, got)
 		}
+	}
+}
+
+// TestClusterRedirectsFromScripts: a script's error text may look like a
+// redirection. Redoubt never follows it: the nodes' password is never
+// sent to an address a reply names, and a script is never run twice.
+func TestClusterRedirectsFromScripts(t *testing.T) {
+	cl := testutil.StartCluster(t, 3, 0)
+	s := startClusterGateway(t, cl, func(o *Options) {
+		opts, _ := secureOpts(func(sec *Security) { sec.Enabled = []string{"eval"} })
+		o.Security, o.Events = opts.Security, opts.Events
+	})
+	// The attack's target: a listener that records who connects.
+	trap, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trap.Close()
+	dialled := make(chan string, 1)
+	go func() {
+		nc, err := trap.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 512)
+		n, _ := nc.Read(buf)
+		dialled <- string(buf[:n])
+		nc.Close()
+	}()
+	ctx := context.Background()
+	rc := gwClient(t, s, 2)
+	for _, kind := range []string{"MOVED 100 ", "ASK 100 "} {
+		script := fmt.Sprintf("return redis.error_reply('%s%s')", kind, trap.Addr())
+		if got := result(rc.Eval(ctx, script, nil).Result()); !strings.Contains(got, strings.TrimSpace(kind)) {
+			t.Fatalf("%s: %s", kind, got)
+		}
+	}
+	// A redirection to an address that is not a node is not followed
+	// either (it would be looked up in a fresh topology read first).
+	if n := s.cl.Node(trap.Addr().String()); n != nil {
+		t.Fatalf("%s became a node of the cluster", trap.Addr())
+	}
+	select {
+	case got := <-dialled:
+		t.Fatalf("Redoubt connected to the address a script named, and sent %q", got)
+	default:
+	}
+	// A script that wrote, then answered TRYAGAIN, ran once.
+	got := result(rc.Eval(ctx, "redis.call('incr', KEYS[1]); return redis.error_reply('TRYAGAIN no')", []string{"sc:n"}).Result())
+	if !strings.Contains(got, "TRYAGAIN") {
+		t.Fatalf("TRYAGAIN script: %s", got)
+	}
+	if n := cl.Client(t).Get(ctx, "sc:n").Val(); n != "1" {
+		t.Fatalf("the script ran %s times", n)
 	}
 }
