@@ -40,8 +40,11 @@ type Options struct {
 	Refresh time.Duration
 }
 
-// DefaultRefresh is how often the topology is read when nothing prompts it.
-const DefaultRefresh = 10 * time.Second
+// DefaultRefresh is how often the topology is read when nothing prompts
+// it: often enough that a master which stopped answering without closing
+// its connections (paused, partitioned) is seen replaced soon after the
+// cluster fails it over.
+const DefaultRefresh = 2 * time.Second
 
 // Refresh timing: how soon after a MOVED or a node's failure the topology
 // is read again, and how often while a master is down (until a replica
@@ -49,6 +52,7 @@ const DefaultRefresh = 10 * time.Second
 const (
 	minRefreshGap  = 50 * time.Millisecond
 	downRefresh    = 250 * time.Millisecond
+	maxDownRefresh = 5 * time.Second // reads that keep failing back off to this
 	refreshTimeout = 2 * time.Second
 )
 
@@ -82,9 +86,11 @@ type Cluster struct {
 	refreshedUpTo int64
 	refreshed     chan struct{}
 	lastErr       atomic.Pointer[string]
+	hint          atomic.Pointer[string] // the node of the last MOVED: asked first
 	trigger       chan struct{}
 	quit          chan struct{}
-	wg            sync.WaitGroup
+	ctx           context.Context // cancelled by Close
+	cancel        context.CancelFunc
 }
 
 // New reads the topology from the seeds and connects to every master. A
@@ -103,12 +109,13 @@ func New(opts Options) (*Cluster, error) {
 	c := &Cluster{
 		opts:      opts,
 		template:  opts.Seeds[0],
-		log:       opts.Logger.With("cluster", opts.Seeds[0].String()),
+		log:       opts.Logger.With("cluster", Describe(opts.Seeds)),
 		nodes:     map[string]*Node{},
 		refreshed: make(chan struct{}),
 		trigger:   make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.masters.Store(&[]*Node{})
 	seeds := make([]upstream.Target, len(opts.Seeds))
 	for i, t := range opts.Seeds {
@@ -116,7 +123,6 @@ func New(opts Options) (*Cluster, error) {
 	}
 	c.opts.Seeds = seeds
 	err := c.refresh()
-	c.wg.Add(1)
 	go c.refresher()
 	return c, err
 }
@@ -146,6 +152,7 @@ func (c *Cluster) Moved(slot int, addr string) *Node {
 	if c.slots[slot].Swap(n) != n {
 		c.epoch.Add(1)
 	}
+	c.hint.Store(&addr)
 	c.Refresh()
 	return n
 }
@@ -173,6 +180,8 @@ func (c *Cluster) Node(addr string) *Node {
 		case <-wait:
 		case <-deadline:
 			return nil
+		case <-c.quit:
+			return nil
 		}
 	}
 }
@@ -184,14 +193,9 @@ func (c *Cluster) known(addr string) *Node {
 	return c.nodes[addr]
 }
 
-// nodeLocked finds or creates the node at addr; c.mu is held.
-func (c *Cluster) nodeLocked(addr string) *Node {
-	if n := c.nodes[addr]; n != nil {
-		return n
-	}
-	if c.closed {
-		return nil
-	}
+// newNode connects to the master at addr (a backend that cannot connect
+// yet keeps trying by itself).
+func (c *Cluster) newNode(addr string) *Node {
 	be, err := upstream.New(upstream.Options{
 		Target:   c.target(addr),
 		Pool:     c.opts.Pool,
@@ -205,7 +209,6 @@ func (c *Cluster) nodeLocked(addr string) *Node {
 	}
 	n := &Node{Addr: addr, Backend: be}
 	n.first.Store(-1)
-	c.nodes[addr] = n
 	return n
 }
 
@@ -243,12 +246,12 @@ func (c *Cluster) Refresh() {
 // refresher reads the topology when asked and periodically: often while
 // a master is down, so a failover is seen as soon as it happens.
 func (c *Cluster) refresher() {
-	defer c.wg.Done()
 	last := time.Now()
+	failures := 0
 	for {
 		wait := c.opts.Refresh
 		if !c.allUp() {
-			wait = downRefresh
+			wait = min(downRefresh<<min(failures, 8), maxDownRefresh)
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -269,7 +272,15 @@ func (c *Cluster) refresher() {
 		}
 		last = time.Now()
 		if err := c.refresh(); err != nil {
-			c.log.Warn("reading the cluster's topology", "err", err)
+			if failures == 0 {
+				c.log.Warn("reading the cluster's topology", "err", err)
+			}
+			failures++
+		} else {
+			if failures > 0 {
+				c.log.Info("the cluster's topology is read again", "failed_reads", failures)
+			}
+			failures = 0
 		}
 	}
 }
@@ -307,6 +318,11 @@ func (c *Cluster) refresh() error {
 			candidates = append(candidates, t)
 		}
 	}
+	// The node a MOVED named knows the slots it was given first: the
+	// others may not have heard yet.
+	if h := c.hint.Swap(nil); h != nil && c.known(*h) != nil {
+		add(c.target(*h))
+	}
 	ms := c.Masters()
 	for _, up := range []bool{true, false} {
 		for _, n := range ms {
@@ -339,7 +355,7 @@ func (c *Cluster) refresh() error {
 // else CLUSTER SLOTS.
 func (c *Cluster) readTopology(t upstream.Target) ([]shard, error) {
 	tls := t.TLS != nil
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
 	defer cancel()
 	vals, err := upstream.Do(ctx, t, [][]byte{[]byte("CLUSTER"), []byte("SHARDS")})
 	if err != nil {
@@ -363,20 +379,35 @@ func (c *Cluster) readTopology(t upstream.Target) ([]shard, error) {
 // first time), every slot its master; slots no master serves are left
 // without one (their commands get CLUSTERDOWN).
 func (c *Cluster) apply(shards []shard) {
+	// New masters are connected to first, without the lock: a dial may
+	// take its whole timeout.
+	fresh := map[string]*Node{}
+	for _, sh := range shards {
+		if c.known(sh.master) == nil && fresh[sh.master] == nil {
+			fresh[sh.master] = c.newNode(sh.master)
+		}
+	}
 	owner := make([]*Node, Slots)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		for _, n := range fresh {
+			n.Backend.Close()
+		}
 		return
+	}
+	for addr, n := range fresh {
+		if c.nodes[addr] != nil {
+			n.Backend.Close() // another read added it meanwhile
+			continue
+		}
+		c.nodes[addr] = n
 	}
 	var masters []*Node
 	counts := map[*Node]int{}
 	firsts := map[*Node]int{}
 	for _, sh := range shards {
-		n := c.nodeLocked(sh.master)
-		if n == nil {
-			continue
-		}
+		n := c.nodes[sh.master]
 		for _, r := range sh.ranges {
 			for s := r[0]; s <= r[1]; s++ {
 				owner[s] = n
@@ -433,8 +464,10 @@ func (c *Cluster) Close() {
 		nodes = append(nodes, n)
 	}
 	c.mu.Unlock()
+	// The refresher is not waited for: a read in progress is cancelled,
+	// and a node it connects to meanwhile is closed when it sees closed.
 	close(c.quit)
-	c.wg.Wait()
+	c.cancel()
 	for _, n := range nodes {
 		n.Backend.Close()
 	}
@@ -458,7 +491,7 @@ type Stats struct {
 
 // Stats reports the cluster's figures.
 func (c *Cluster) Stats() Stats {
-	st := Stats{Seeds: c.opts.Seeds[0].String(), Refreshes: c.refreshes.Load()}
+	st := Stats{Seeds: Describe(c.opts.Seeds), Refreshes: c.refreshes.Load()}
 	if e := c.lastErr.Load(); e != nil {
 		st.LastError = *e
 	}
@@ -471,4 +504,25 @@ func (c *Cluster) Stats() Stats {
 		st.Nodes = append(st.Nodes, NodeStats{Addr: n.Addr, Slots: int(n.slots.Load()), Stats: n.Backend.Stats()})
 	}
 	return st
+}
+
+// Describe writes seeds as a cluster URL, without the password.
+func Describe(seeds []upstream.Target) string {
+	if len(seeds) == 0 {
+		return ""
+	}
+	d := "redis-cluster://"
+	if seeds[0].TLS != nil {
+		d = "rediss-cluster://"
+	}
+	if seeds[0].Username != "" {
+		d += seeds[0].Username + "@"
+	}
+	for i, s := range seeds {
+		if i > 0 {
+			d += ","
+		}
+		d += s.Addr
+	}
+	return d
 }

@@ -35,7 +35,7 @@ const (
 // Backend is what serves an instance's data. Its Target may hold a
 // password: log Target.String(), never the Backend or the Target with %#v.
 type Backend struct {
-	Kind        string            // BackendEmbedded, BackendRedis or BackendManaged
+	Kind        string            // BackendEmbedded, BackendRedis, BackendManaged or BackendCluster
 	Target      upstream.Target   // BackendRedis: where it is and how to log in; BackendCluster: how every node is
 	Seeds       []upstream.Target // BackendCluster: the nodes to learn the topology from
 	Pool        int               // shared connections per protocol version; 0: the server's default
@@ -52,10 +52,10 @@ func backendKeys() [][2]string {
 		{"instances[].backend.url", "redis: redis://, rediss:// (TLS) or unix:// URL of the redis-server; cluster: redis-cluster:// or rediss-cluster:// with some of the cluster's nodes"},
 		{"instances[].backend.password_file", "file whose first line is the backend's password; must not be readable by group or others"},
 		{"instances[].backend.password_env", "environment variable holding the backend's password (instead of password_file)"},
-		{"instances[].backend.tls.ca_file", "rediss only: CA file (PEM) to verify the backend (default: the system roots)"},
-		{"instances[].backend.tls.cert_file", "rediss only: client certificate (PEM), with key_file"},
-		{"instances[].backend.tls.key_file", "rediss only: client private key (PEM)"},
-		{"instances[].backend.tls.server_name", "rediss only: name to verify in the backend's certificate (default: the URL's host)"},
+		{"instances[].backend.tls.ca_file", "rediss:// or rediss-cluster:// only: CA file (PEM) to verify the backend (default: the system roots)"},
+		{"instances[].backend.tls.cert_file", "rediss:// or rediss-cluster:// only: client certificate (PEM), with key_file"},
+		{"instances[].backend.tls.key_file", "rediss:// or rediss-cluster:// only: client private key (PEM)"},
+		{"instances[].backend.tls.server_name", "rediss:// or rediss-cluster:// only: name to verify in the backend's certificate (default: the URL's host)"},
 		{"instances[].backend.pool_size", "redis, managed or cluster: shared connections per protocol version (per node for a cluster), 1 to 16 (default 2)"},
 		{"instances[].backend.max_reply_size", "redis, managed or cluster: largest reply from the backend, 1kb to 4gb (default 512mb)"},
 		{"instances[].backend.redis_server", "managed only: the redis-server binary (default: found on PATH)"},

@@ -147,8 +147,8 @@ func (s *Server) openCluster(opts Options) error {
 		return err
 	}
 	if err != nil {
-		s.log.Error("cluster unavailable at start; clients get errors until it answers", "cluster", b.Seeds[0].String(), "err", err)
-		s.event(monitor.BackendDown, b.Seeds[0].String(), "", err.Error())
+		s.log.Error("cluster unavailable at start; clients get errors until it answers", "cluster", cluster.Describe(b.Seeds), "err", err)
+		s.event(monitor.BackendDown, cluster.Describe(b.Seeds), "", err.Error())
 	}
 	s.cl = cl
 	return nil
@@ -161,5 +161,12 @@ func (s *Server) gatewayCommands() map[string]connHandler {
 	all := s.baseCommands()
 	delete(all, "bgrewriteaof")
 	all["client|unblock"] = gwClientUnblock
+	// The backend's own users (its password hash among them) are not the
+	// clients' business: Redoubt's accounts are what ACL LIST shows.
+	for _, name := range []string{"acl|getuser", "acl|dryrun"} {
+		all[name] = func(c *conn, args [][]byte) {
+			c.replyError("ERR '" + name + "' is not supported through Redoubt: its accounts are in its configuration, and ACL LIST shows them")
+		}
+	}
 	return all
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 
 	"redoubt/internal/cluster"
@@ -81,16 +82,17 @@ const (
 // not run, or "": the cluster's own commands (clients see one server),
 // and the ones whose state or meaning would span nodes.
 func clUnsupported(name string) string {
+	shown := strings.ToUpper(strings.ReplaceAll(name, "|", " "))
 	switch name {
 	case "monitor", "client|no-evict":
-		return "ERR '" + name + "' is not supported through Redoubt's gateway"
+		return "ERR '" + shown + "' is not supported through Redoubt's gateway"
 	case "asking", "readonly", "readwrite":
-		return "ERR '" + name + "' is not supported: Redoubt presents the cluster as one server"
+		return "ERR '" + shown + "' is not supported: Redoubt presents the cluster as one server"
 	case "client|tracking", "wait", "waitaof", "swapdb", "move":
-		return "ERR '" + name + "' is not supported through Redoubt's cluster gateway"
+		return "ERR '" + shown + "' is not supported through Redoubt's cluster gateway"
 	}
-	if len(name) > 8 && name[:8] == "cluster|" || name == "cluster" {
-		return "ERR '" + name + "' is not supported: Redoubt presents the cluster as one server"
+	if strings.HasPrefix(name, "cluster|") || name == "cluster" {
+		return "ERR '" + shown + "' is not supported: Redoubt presents the cluster as one server"
 	}
 	return ""
 }
@@ -120,9 +122,10 @@ func (c *conn) clExec(spec *command.Spec, args [][]byte) {
 		return
 	}
 	if c.proto.Load() == 2 && g.subscribed() && !isPubsub && !subscriberModeAllowed(spec.Name) {
-		// RESP2 subscriber mode: the backend refuses it, with Redis's
-		// words, after the messages that came before it.
-		c.gwSend(g.pinned, c.gwFrame(args), 1, false)
+		// RESP2 subscriber mode, refused with Redis's words (a node
+		// would answer MOVED for a key of another node's).
+		c.gwSync()
+		c.replyError("ERR Can't execute '" + spec.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
 	if g.multi {
@@ -163,7 +166,7 @@ func (c *conn) clExec(spec *command.Spec, args [][]byte) {
 	case "unwatch":
 		c.clUnwatch()
 		return
-	case "dbsize", "keys", "flushall", "flushdb", "randomkey":
+	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "script|load", "script|exists", "script|flush":
 		c.clFanout(spec.Name, args)
 		return
 	case "scan":
@@ -185,6 +188,9 @@ func (c *conn) clExec(spec *command.Spec, args [][]byte) {
 		return
 	}
 	node := c.clNode(slot)
+	if clPubsubCommand(spec.Name) {
+		node = c.clPubsubNode()
+	}
 	if node == nil {
 		c.gwSync()
 		c.replyError(clusterDownReply)
@@ -244,17 +250,47 @@ func (c *conn) clSlot(spec *command.Spec, args [][]byte) (slot int, cross bool) 
 	return slot, false
 }
 
-// clNode returns the master serving slot; a command without keys (slot
-// -1) goes to a master chosen by the client's id, so clients spread.
+// clNode returns the master serving slot. A command without keys (slot
+// -1) goes to the node of the client's pinned connection if it has one
+// (a subscriber's PING belongs there), else to a master chosen by the
+// client's id, so clients spread.
 func (c *conn) clNode(slot int) *cluster.Node {
 	if slot >= 0 {
 		return c.s.cl.Route(slot)
+	}
+	if c.gw.pinned != nil {
+		if n := c.clPinnedNode(); n != nil {
+			return n
+		}
 	}
 	ms := c.s.cl.Masters()
 	if len(ms) == 0 {
 		return nil
 	}
 	return ms[int(uint64(c.id)%uint64(len(ms)))]
+}
+
+// clPubsubNode is where Redoubt's clients subscribe to channels and
+// patterns, and publish: one master for all (the one with the lowest
+// slots), so that PUBLISH counts every subscriber and PUBSUB CHANNELS
+// and NUMSUB see them all, as on one server. Messages published on the
+// other nodes reach it through the cluster.
+func (c *conn) clPubsubNode() *cluster.Node {
+	ms := c.s.cl.Masters()
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[0]
+}
+
+// clPubsubCommand reports the commands about channels and patterns that
+// go to the pub/sub node.
+func clPubsubCommand(name string) bool {
+	switch name {
+	case "publish", "pubsub|channels", "pubsub|numsub", "pubsub|numpat":
+		return true
+	}
+	return false
 }
 
 // clConn returns the connection a request to node goes on: the pinned
@@ -562,7 +598,7 @@ func (c *conn) clPubsub(kind int, sub bool, args [][]byte) {
 		}
 		node = c.s.cl.Route(slot)
 	} else if g.pinned == nil {
-		node = c.clNode(-1)
+		node = c.clPubsubNode()
 	}
 	if node == nil && g.pinned == nil {
 		c.gwSync()

@@ -28,7 +28,7 @@ func (s *Server) clusterInfo() map[string]string {
 	}
 	wg.Wait()
 	merged := map[string]string{}
-	for _, name := range []string{"memory", "persistence", "stats", "replication", "cpu",
+	for _, name := range []string{"memory", "persistence", "replication", "cpu",
 		"commandstats", "errorstats", "latencystats", "modules", "keyspace"} {
 		var parts []string
 		for _, m := range all {
@@ -42,10 +42,12 @@ func (s *Server) clusterInfo() map[string]string {
 }
 
 // mergeInfoSection adds up one section of several nodes' INFO: a field
-// whose values are integers is summed, a field of key=value pairs (a
-// keyspace line, commandstats) has its integer pairs summed, anything
-// else is the first node's. Lines about one node's replicas are dropped:
-// replicas are not part of the one server clients see.
+// that counts or measures (keys, bytes, commands, CPU seconds) is summed,
+// and so are the numbers of a field of key=value pairs (a keyspace line,
+// commandstats); times, ratios, averages, identifiers, settings and
+// negative sentinels are the first master's; a *_human field is written
+// again from its summed field. Lines about one node's replicas are
+// dropped: replicas are not part of the one server clients see.
 func mergeInfoSection(name string, parts []string) string {
 	type field struct {
 		key, val string
@@ -64,14 +66,16 @@ func mergeInfoSection(name string, parts []string) string {
 				order = append(order, k)
 				continue
 			}
-			f.val = sumInfoValue(f.val, v)
+			if additiveInfoField(k) {
+				f.val = sumInfoValue(f.val, v)
+			}
 		}
 	}
 	var b strings.Builder
 	for _, k := range order {
 		f := fields[k]
-		if k == "used_memory_human" || k == "used_memory_peak_human" {
-			if n, err := strconv.ParseUint(fields[strings.TrimSuffix(k, "_human")].val, 10, 64); err == nil {
+		if base, ok := strings.CutSuffix(k, "_human"); ok && fields[base] != nil {
+			if n, err := strconv.ParseUint(fields[base].val, 10, 64); err == nil {
 				f.val = humanBytes(n)
 			}
 		}
@@ -80,11 +84,31 @@ func mergeInfoSection(name string, parts []string) string {
 	return b.String()
 }
 
-// sumInfoValue adds two values of one INFO field where they are numbers.
+// additiveInfoField reports whether an INFO field adds up across nodes.
+func additiveInfoField(key string) bool {
+	if strings.HasPrefix(key, "last_") || strings.Contains(key, "_last_") && !strings.Contains(key, "changes_since") {
+		return false
+	}
+	for _, w := range []string{"time", "ratio", "avg", "frag", "version", "_id", "pid", "port", "hz", "_perc", "human"} {
+		if strings.Contains(key, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// sumInfoValue adds two values of one INFO field where they are numbers
+// (not negative: -1 stands for "none"), else keeps the first.
 func sumInfoValue(a, b string) string {
 	if x, err := strconv.ParseInt(a, 10, 64); err == nil {
-		if y, err := strconv.ParseInt(b, 10, 64); err == nil {
+		if y, err := strconv.ParseInt(b, 10, 64); err == nil && x >= 0 && y >= 0 {
 			return strconv.FormatInt(x+y, 10)
+		}
+		return a
+	}
+	if x, err := strconv.ParseFloat(a, 64); err == nil {
+		if y, err := strconv.ParseFloat(b, 64); err == nil && x >= 0 && y >= 0 {
+			return strconv.FormatFloat(x+y, 'f', 6, 64)
 		}
 		return a
 	}
@@ -102,10 +126,8 @@ func sumInfoValue(a, b string) string {
 		if !ok1 || !ok2 || ka != kb {
 			return a
 		}
-		x, err1 := strconv.ParseInt(va, 10, 64)
-		y, err2 := strconv.ParseInt(vb, 10, 64)
-		if err1 == nil && err2 == nil && ka != "avg_ttl" {
-			pa[i] = ka + "=" + strconv.FormatInt(x+y, 10)
+		if additiveInfoField(ka) && ka != "avg_ttl" && !strings.HasPrefix(ka, "usec_per") {
+			pa[i] = ka + "=" + sumInfoValue(va, vb)
 		}
 	}
 	return strings.Join(pa, ",")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"strconv"
+	"strings"
+	"time"
 
 	"redoubt/internal/cluster"
 	"redoubt/internal/command"
@@ -45,7 +47,7 @@ func (c *conn) clQueue(spec *command.Spec, args [][]byte) {
 		return
 	}
 	if !gwQueueable(spec, c.s.handlers[spec.ID] != nil) || clFanoutCommand(spec.Name) {
-		c.replyError("ERR '" + spec.Name + "' cannot be queued in a transaction through Redoubt's cluster gateway")
+		c.replyError("ERR '" + strings.ToUpper(strings.ReplaceAll(spec.Name, "|", " ")) + "' cannot be queued in a transaction through Redoubt's cluster gateway")
 		g.dirty = true
 		return
 	}
@@ -74,7 +76,8 @@ func (c *conn) clQueue(spec *command.Spec, args [][]byte) {
 // clFanoutCommand reports the commands every master answers.
 func clFanoutCommand(name string) bool {
 	switch name {
-	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "scan":
+	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "scan",
+		"script|load", "script|exists", "script|flush":
 		return true
 	}
 	return false
@@ -128,12 +131,16 @@ func (c *conn) clExecTx() {
 			up = c.clShared(node)
 		}
 		if up == nil {
+			watching := g.watch
 			c.clEndTx()
-			if node == nil {
+			switch {
+			case node == nil:
 				c.replyError(clusterDownReply)
-			} else if g.watch {
+			case watching:
+				// The watched keys' slot is elsewhere now: as for a
+				// changed key, the transaction does not run.
 				c.w.WriteNullArray()
-			} else {
+			default:
 				c.replyError("ERR backend unavailable")
 			}
 			return
@@ -188,6 +195,8 @@ func (c *conn) clExecTx() {
 			node = c.s.cl.Moved(rslot, addr)
 		case "ASK":
 			node = c.s.cl.Node(addr)
+		case "TRYAGAIN":
+			time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 		}
 	}
 }
@@ -223,9 +232,13 @@ func clSplittable(name string) bool {
 }
 
 // clSplit runs a multi-key command whose keys are in several slots: one
-// command per slot, sent together. Its reply is merged from theirs, in
-// the order of the keys, once they are in: at the client's next sync, so
-// that a pipeline of split commands costs one round trip, not one each.
+// command per key, sent together. Its reply is merged from theirs, in the
+// order of the keys, once they are in: at the client's next sync, so that
+// a pipeline of split commands costs one round trip, not one each.
+//
+// One key per part, not one slot: a part of several keys would get
+// TRYAGAIN while its slot moves, and, sent again later, be overtaken by
+// the client's next commands on those keys.
 func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
 	g := &c.gw
 	st := &g.cl
@@ -238,31 +251,21 @@ func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
 			return
 		}
 	}
-	// Group the keys by slot, in order of first appearance.
 	type part struct {
 		node *cluster.Node
 		args [][]byte
 	}
 	var parts []*part
 	m := clMerge{name: spec.Name}
-	bySlot := map[int]int{}
 	for i := 1; i < len(args); i += step {
-		slot := cluster.Slot(args[i])
-		p, ok := bySlot[slot]
-		if !ok {
-			node := c.s.cl.Route(slot)
-			if node == nil {
-				c.gwSync()
-				c.replyError(clusterDownReply)
-				return
-			}
-			p = len(parts)
-			bySlot[slot] = p
-			parts = append(parts, &part{node: node, args: [][]byte{args[0]}})
-			m.keys = append(m.keys, nil)
+		node := c.s.cl.Route(cluster.Slot(args[i]))
+		if node == nil {
+			c.gwSync()
+			c.replyError(clusterDownReply)
+			return
 		}
-		parts[p].args = append(parts[p].args, args[i:i+step]...)
-		m.keys[p] = append(m.keys[p], m.nkeys)
+		parts = append(parts, &part{node: node, args: append([][]byte{args[0]}, args[i:i+step]...)})
+		m.keys = append(m.keys, []int{m.nkeys})
 		m.nkeys++
 	}
 	ups := make([]*upstream.Conn, len(parts))
@@ -428,7 +431,9 @@ func clInt(r []byte) (int64, bool) {
 // clFanout runs a command about the whole keyspace on every master and
 // merges the replies: DBSIZE sums, KEYS concatenates, FLUSHALL and
 // FLUSHDB answer OK if every master did, RANDOMKEY answers a key of a
-// master chosen at random that has one.
+// master chosen at random that has one. SCRIPT LOAD, EXISTS and FLUSH
+// (when an instance allows scripts) reach every master too, so EVALSHA
+// finds its script on whichever node its keys are.
 func (c *conn) clFanout(name string, args [][]byte) {
 	c.gwSync()
 	ms := c.s.cl.Masters()
@@ -496,7 +501,28 @@ func (c *conn) clFanout(name string, args [][]byte) {
 			}
 		}
 		c.w.WriteRaw(replies[0]) // the null of an empty keyspace
-	default: // flushall, flushdb
+	case "script|load":
+		c.w.WriteRaw(replies[0]) // the same SHA1 from each
+	case "script|exists":
+		// A script exists if every master has it.
+		all, ok := clElems(replies[0])
+		for _, r := range replies[1:] {
+			more, ok2 := clElems(r)
+			if !ok || !ok2 || len(more) != len(all) {
+				c.replyError("ERR unexpected reply from the cluster")
+				return
+			}
+			for i := range all {
+				if string(more[i]) == ":0\r\n" {
+					all[i] = more[i]
+				}
+			}
+		}
+		c.w.WriteArray(len(all))
+		for _, e := range all {
+			c.w.WriteRaw(e)
+		}
+	default: // flushall, flushdb, script|flush
 		c.w.WriteOK()
 	}
 }

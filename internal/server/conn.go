@@ -255,7 +255,9 @@ func (c *conn) wakeup(err error) bool {
 	c.woken.Store(false)
 	_ = c.nc.SetReadDeadline(c.deadline)
 	c.onWake()
-	return true
+	// A subscriber that must go (its messages overflowed, its backend
+	// connection broke) goes now, after what it was sent.
+	return !c.closeAfter
 }
 
 // onWake does what other goroutines asked of this connection: deliver

@@ -153,6 +153,12 @@ func (c *conn) gwPushes() {
 		c.s.log.Warn("client closed: it does not read its pub/sub messages fast enough", "client", c.raddr)
 		c.closeAfter = true
 	}
+	if g := &c.gw; g.pinned != nil && g.pinned.Broken() && g.outstanding == 0 && g.subscribed() {
+		// Its subscriptions went with the connection: the client must
+		// subscribe again, as after a server restart.
+		g.lost = true
+		c.closeAfter = true
+	}
 }
 
 // gwSend sends a command frame on up, expecting frames replies; drop
@@ -551,7 +557,16 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 			_ = c.nc.SetReadDeadline(c.deadline)
 		}
 	}()
-	for !g.sink.Ready() {
+	for {
+		if g.sink.Ready() {
+			if !g.sink.Redirected() {
+				break
+			}
+			// The cluster sent it to another node: it waits there, and
+			// the client's socket is still watched meanwhile.
+			c.clRedirects()
+			continue
+		}
 		if c.killed.Load() || c.stopping.Load() {
 			c.gwAbandon()
 			return

@@ -583,6 +583,18 @@ func (c *Cluster) MasterOf(t testing.TB, slot int) *ClusterNode {
 	return c.byID(slotOwners(c.mustView(t))[slot])
 }
 
+// SlotMasters returns the master of every slot (nil for a slot no master
+// serves), from one node's view.
+func (c *Cluster) SlotMasters(t testing.TB) []*ClusterNode {
+	t.Helper()
+	owners := slotOwners(c.mustView(t))
+	out := make([]*ClusterNode, len(owners))
+	for slot, id := range owners {
+		out[slot] = c.byID(id)
+	}
+	return out
+}
+
 func (c *Cluster) mustView(t testing.TB) []nodeLine {
 	t.Helper()
 	live := c.alive()

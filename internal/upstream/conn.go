@@ -183,9 +183,13 @@ func (c *Conn) fail(err error) {
 	c.broken = err
 	c.dead.Store(true)
 	c.wbuf = nil
+	owner := c.owner
 	c.mu.Unlock()
 	_ = c.nc.Close()
 	close(c.closed)
+	if owner != nil && owner.Wake != nil {
+		owner.Wake() // a subscriber waits for nothing else
+	}
 	if !c.dropped.Load() {
 		c.b.connFailed(c, err)
 	}

@@ -247,6 +247,13 @@ func (s *Sink) WaitSome(dst []byte) ([]byte, Status) {
 	return dst, st
 }
 
+// Redirected reports whether redirected requests wait to be sent again.
+func (s *Sink) Redirected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.redirected) > 0
+}
+
 // TakeRedirects returns the redirected requests, oldest first, and
 // forgets them.
 func (s *Sink) TakeRedirects() []Redirect {
