@@ -65,6 +65,23 @@ type Node struct {
 	Backend *upstream.Backend
 	first   atomic.Int32 // the lowest slot it owns; -1: none
 	slots   atomic.Int32 // how many slots it owns
+	num     int          // its number: nodes are numbered from 1 as they are met, never reused
+}
+
+// Num is the node's number: 1 for the first node met, and so on; a
+// node keeps it as long as Redoubt runs, whatever slots it serves.
+func (n *Node) Num() int { return n.num }
+
+// ByNum returns the node numbered num, or nil.
+func (c *Cluster) ByNum(num int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.nodes {
+		if n.num == num {
+			return n
+		}
+	}
+	return nil
 }
 
 // Cluster is the topology of one Redis Cluster and a backend per node.
@@ -87,6 +104,7 @@ type Cluster struct {
 	refreshed     chan struct{}
 	lastErr       atomic.Pointer[string]
 	hint          atomic.Pointer[string] // the node of the last MOVED: asked first
+	numbered      int                    // nodes numbered so far (under mu)
 	trigger       chan struct{}
 	quit          chan struct{}
 	ctx           context.Context // cancelled by Close
@@ -396,12 +414,18 @@ func (c *Cluster) apply(shards []shard) {
 		}
 		return
 	}
-	for addr, n := range fresh {
-		if c.nodes[addr] != nil {
+	for _, sh := range shards { // in the topology's order: numbers follow it
+		n := fresh[sh.master]
+		if n == nil || c.nodes[sh.master] == n {
+			continue
+		}
+		if c.nodes[sh.master] != nil {
 			n.Backend.Close() // another read added it meanwhile
 			continue
 		}
-		c.nodes[addr] = n
+		c.numbered++
+		n.num = c.numbered
+		c.nodes[sh.master] = n
 	}
 	var masters []*Node
 	counts := map[*Node]int{}

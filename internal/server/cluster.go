@@ -31,20 +31,25 @@ import (
 // clState is a connection's cluster routing state, touched only by its
 // goroutine.
 type clState struct {
-	sent   []clSent     // requests in flight, to send again on a redirection
-	arena  []byte       // their bytes
-	epoch  uint64       // the slot map's epoch when the first of them went out
-	shared []clSharedUp // the shared connection used on each node
+	sent    []clSent      // requests in flight, to send again on a redirection
+	arena   []byte        // their bytes
+	epoch   uint64        // the slot map's epoch when the first of them went out
+	shared  []clSharedUp  // the shared connection used on each node
+	pinNode *cluster.Node // the node of the pinned connection
 
 	merges     []clMerge // split commands whose parts are in flight
 	multiFrame bool      // a request of several replies is in flight
 	splitting  bool      // a split command's parts are being sent: no sync among them
 	stay       bool      // the request being sent is not to be redirected
+	own        bool      // the request being sent needs the pinned connection
 
 	txSlot    int    // the transaction's slot; -1: no key yet
 	txBuf     []byte // the queued commands
 	txCount   int
 	watchSlot int // the WATCHed keys' slot; -1: none
+	// watchAsking: the WATCH went, after ASK, to the node importing its
+	// slot; the transaction goes there too, after ASKING.
+	watchAsking bool
 }
 
 // clSent is one request in flight.
@@ -58,6 +63,10 @@ type clSent struct {
 	// stay: a redirection is the client's to see, not followed (a
 	// script's: it may have run, and its error text is its own).
 	stay bool
+	// own: it makes connection state (WATCH, a blocking command), so
+	// it is sent again on a dedicated connection; any other request
+	// sent on the pinned connection is sent again on a shared one.
+	own bool
 }
 
 type clSharedUp struct {
@@ -350,7 +359,7 @@ func (c *conn) clSend(node *cluster.Node, up *upstream.Conn, frame []byte, frame
 	st.arena = append(st.arena, frame...)
 	seq := up.Send(g.sink, frame, frames, false)
 	st.sent = append(st.sent, clSent{seq: seq, off: off, end: len(st.arena), frames: frames,
-		node: node, pinned: up == g.pinned, stay: st.stay})
+		node: node, pinned: up == g.pinned, stay: st.stay, own: st.own && up == g.pinned})
 	g.conn = up
 	if n := len(g.conns); n == 0 || g.conns[n-1] != up {
 		g.conns = append(g.conns, up)
@@ -396,7 +405,13 @@ func (c *conn) clRedirects() {
 			node = c.s.cl.Node(addr)
 		case "TRYAGAIN":
 			// The keys are being moved between nodes: a moment later
-			// they are all on one of them.
+			// they are all on one of them. But a request sent after
+			// it to the same node has run already: sent again, it
+			// would run after that one, so the client gets TRYAGAIN
+			// (as from Redis Cluster) and keeps its order.
+			if c.clOvertaken(i) {
+				break
+			}
 			time.Sleep(time.Duration(sent.attempts) * 10 * time.Millisecond)
 			node = sent.node
 			if node == nil && sent.pinned && g.pinned != nil {
@@ -432,7 +447,7 @@ func (c *conn) clRedirects() {
 // one holds nothing else.
 func (c *conn) clRedirectConn(sent *clSent, node *cluster.Node) *upstream.Conn {
 	g := &c.gw
-	if !sent.pinned {
+	if !sent.own {
 		return c.clShared(node)
 	}
 	if g.pinned != nil && g.pinFrom == node.Backend {
@@ -447,7 +462,7 @@ func (c *conn) clRedirectConn(sent *clSent, node *cluster.Node) *upstream.Conn {
 		return nil
 	}
 	up.SetOwner(g.sink, false)
-	g.pinned, g.pinFrom = up, node.Backend
+	g.pinned, g.pinFrom, g.cl.pinNode = up, node.Backend, node
 	g.pinnedID.Store(up.ID())
 	g.pinBackend.Store(node.Backend)
 	if g.blockedID.Load() != 0 {
@@ -457,14 +472,37 @@ func (c *conn) clRedirectConn(sent *clSent, node *cluster.Node) *upstream.Conn {
 	return up
 }
 
+// clPin returns the client's dedicated connection, opening one to node.
+func (c *conn) clPin(node *cluster.Node) *upstream.Conn {
+	if c.gw.pinned == nil {
+		c.gw.cl.pinNode = node
+	}
+	return c.gwPinOn(node.Backend)
+}
+
 // clPinnedNode returns the node of the pinned connection, or nil.
 func (c *conn) clPinnedNode() *cluster.Node {
+	if n := c.gw.cl.pinNode; n != nil && n.Backend == c.gw.pinFrom {
+		return n
+	}
 	for _, n := range c.s.cl.Masters() {
 		if n.Backend == c.gw.pinFrom {
 			return n
 		}
 	}
 	return nil
+}
+
+// clOvertaken reports whether a request sent after the i-th one went to
+// the same connection.
+func (c *conn) clOvertaken(i int) bool {
+	sent := c.gw.cl.sent
+	for _, later := range sent[i+1:] {
+		if later.node == sent[i].node && later.pinned == sent[i].pinned {
+			return true
+		}
+	}
+	return false
 }
 
 // clFind returns the index of the request in flight numbered seq, or -1.
@@ -516,7 +554,7 @@ func (c *conn) clBlocking(node *cluster.Node, spec *command.Spec, args [][]byte)
 		c.gwSync()
 		c.gwUnpin(!g.tainted.Swap(false))
 	}
-	if c.gwPinOn(node.Backend) == nil {
+	if c.clPin(node) == nil {
 		c.gwSync()
 		c.replyError("ERR backend unavailable")
 		return
@@ -545,19 +583,28 @@ func (c *conn) clWatch(spec *command.Spec, args [][]byte) {
 		c.replyError("ERR the keys are on another node than this connection's subscriptions")
 		return
 	}
-	up := c.gwPinOn(node.Backend)
+	up := c.clPin(node)
 	if up == nil {
 		c.gwSync()
 		c.replyError("ERR backend unavailable")
 		return
 	}
-	mark := c.w.Buffered()
+	c.gwSync() // the replies before go before the mark
+	mark := c.gwMark()
+	defer c.gwUnmark()
+	g.cl.own = true
 	c.clSend(node, up, c.gwFrame(args), 1)
+	g.cl.own = false
 	c.gwSync()
 	if replyKind(c.w.Bytes()[mark:]) == '+' {
 		g.watch = true
 		g.cl.watchSlot = slot
-		// A redirected WATCH went to another node: it is pinned there.
+		// A redirected WATCH went to another node, and is pinned there;
+		// after ASK (the slot map still names the first node) the
+		// transaction will need ASKING too.
+		if g.pinFrom != node.Backend && c.s.cl.Route(slot) == node {
+			g.cl.watchAsking = true
+		}
 	}
 	c.gwMaybeRelease()
 }
@@ -612,7 +659,7 @@ func (c *conn) clPubsub(kind int, sub bool, args [][]byte) {
 	}
 	up := g.pinned
 	if up == nil {
-		up = c.gwPinOn(node.Backend)
+		up = c.clPin(node)
 	}
 	if up == nil {
 		c.gwSync()

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,7 @@ func (c *conn) clEndTx() {
 	}
 	g.multi, g.dirty, g.watch = false, false, false
 	g.cl.txSlot, g.cl.txBuf, g.cl.txCount, g.cl.watchSlot = -1, g.cl.txBuf[:0], 0, -1
+	g.cl.watchAsking = false
 	if cap(g.cl.txBuf) > 1<<20 {
 		g.cl.txBuf = nil
 	}
@@ -119,6 +121,10 @@ func (c *conn) clExecTx() {
 	}
 	node := c.clNode(slot)
 	asking := false
+	if g.watch && g.pinned != nil {
+		// Where the WATCH is: the transaction must run there.
+		node, asking = c.clPinnedNode(), g.cl.watchAsking
+	}
 	for attempt := 0; ; attempt++ {
 		var up *upstream.Conn
 		switch {
@@ -154,7 +160,8 @@ func (c *conn) clExecTx() {
 		frame = resp.AppendCommand(frame, []byte("MULTI"))
 		frame = append(frame, st.txBuf...)
 		frame = resp.AppendCommand(frame, []byte("EXEC"))
-		mark := c.w.Buffered()
+		mark := c.gwMark()
+		defer c.gwUnmark()
 		c.gwSend(up, frame, frames, false)
 		c.gwSync()
 		pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && g.subscribed())
@@ -284,7 +291,8 @@ func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
 		c.gwSync()
 	}
 	m.first = g.outstanding
-	mark := c.w.Buffered()
+	mark := c.gwMark()
+	defer c.gwUnmark()
 	if deferred {
 		st.merges = append(st.merges, m)
 	}
@@ -445,7 +453,8 @@ func (c *conn) clFanout(name string, args [][]byte) {
 		ms = append([]*cluster.Node(nil), ms...)
 		rand.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 	}
-	mark := c.w.Buffered()
+	mark := c.gwMark()
+	defer c.gwUnmark()
 	frame := c.gwFrame(args)
 	for _, n := range ms {
 		up := c.clConn(n)
@@ -527,11 +536,12 @@ func (c *conn) clFanout(name string, args [][]byte) {
 	}
 }
 
-// Cursor of a cluster SCAN: the node's own cursor times 16384, plus the
-// lowest slot of the node being scanned (which names the node as long as
-// it owns that slot). The masters are scanned one after another, in the
-// order of their lowest slots.
-const scanNodeShift = 14
+// Cursor of a cluster SCAN: the node's own cursor shifted left by 16
+// bits, plus the number of the node being scanned (Redoubt numbers the
+// nodes it meets and never reuses a number, so a cursor names its node
+// whatever slots move meanwhile). The masters are scanned one after
+// another, in the order of their numbers.
+const scanNodeShift = 16
 
 // clScan is SCAN across the masters.
 func (c *conn) clScan(args [][]byte) {
@@ -541,30 +551,28 @@ func (c *conn) clScan(args [][]byte) {
 		c.replyError("ERR invalid cursor")
 		return
 	}
-	ms := c.s.cl.Masters()
+	ms := slices.SortedFunc(slices.Values(c.s.cl.Masters()), func(a, b *cluster.Node) int { return a.Num() - b.Num() })
 	if len(ms) == 0 {
 		c.replyError(clusterDownReply)
 		return
 	}
-	first := int(cursor & (cluster.Slots - 1))
+	num := int(cursor & (1<<scanNodeShift - 1))
 	nodeCursor := cursor >> scanNodeShift
 	node := ms[0]
 	if cursor != 0 {
-		node = c.s.cl.Route(first)
-		if node == nil {
-			c.replyError(clusterDownReply)
+		if node = c.s.cl.ByNum(num); node == nil {
+			c.replyError("ERR invalid cursor")
 			return
 		}
-	} else {
-		first = node.First()
 	}
-	up := c.clConn(node)
+	up := c.clShared(node)
 	if up == nil {
 		c.replyError("ERR backend unavailable")
 		return
 	}
 	fwd := append([][]byte{args[0], []byte(strconv.FormatUint(nodeCursor, 10))}, args[2:]...)
-	mark := c.w.Buffered()
+	mark := c.gwMark()
+	defer c.gwUnmark()
 	c.clSend(node, up, resp.AppendCommand(nil, fwd...), 1)
 	c.gwSync()
 	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && c.gw.subscribed())
@@ -587,12 +595,12 @@ func (c *conn) clScan(args [][]byte) {
 	}
 	var out uint64
 	if next != 0 {
-		out = next<<scanNodeShift | uint64(first)
+		out = next<<scanNodeShift | uint64(node.Num())
 	} else {
 		// This master is done: the next one starts at cursor 0 of its own.
 		for _, n := range ms {
-			if n.First() > first {
-				out = uint64(n.First())
+			if n.Num() > node.Num() {
+				out = uint64(n.Num())
 				break
 			}
 		}

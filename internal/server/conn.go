@@ -322,12 +322,8 @@ func (c *conn) exec(args [][]byte) {
 		c.txFlag()
 		return
 	}
-	if s.gw != nil {
-		c.gwExec(spec, args)
-		return
-	}
-	if s.cl != nil {
-		c.clExec(spec, args)
+	if s.proxied() {
+		c.proxyExec(spec, args)
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -398,6 +394,23 @@ func (c *conn) runHandler(h connHandler, spec *command.Spec, args [][]byte) {
 		}
 	}()
 	h(c, args)
+}
+
+// proxyExec runs a command of a gateway or cluster instance. A panic
+// (a bug) costs the client its connection, whose state is then unknown,
+// not the process its clients.
+func (c *conn) proxyExec(spec *command.Spec, args [][]byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("command panicked; the client is disconnected", "command", spec.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.gwAbandon()
+		}
+	}()
+	if c.s.cl != nil {
+		c.clExec(spec, args)
+		return
+	}
+	c.gwExec(spec, args)
 }
 
 // available reports whether the instance runs spec, for Resolve. A

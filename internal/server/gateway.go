@@ -64,6 +64,9 @@ type gwState struct {
 	// UNBLOCK from other clients).
 	pinBackend atomic.Pointer[upstream.Backend]
 	rewritten  bool // the arguments were changed: forward them, not the frame
+	// keep: the caller holds a mark in the output, so waiting must not
+	// write out what arrived (pushes then pile up until the replies).
+	keep bool
 }
 
 // gwMaxOutstanding is how many requests a pipelining client has in flight
@@ -114,8 +117,8 @@ func (c *conn) gwSync() {
 		}
 		// Pushes piled up while the replies are awaited: they go out
 		// now, so a subscriber that reads is never cut off for them.
-		if len(g.cl.merges) > 0 {
-			continue // (never so: split commands merge at once then)
+		if len(g.cl.merges) > 0 || g.keep {
+			continue
 		}
 		if c.w.Flush() != nil {
 			c.w.Reset()
@@ -138,6 +141,16 @@ func (c *conn) gwSync() {
 		c.closeAfter = true
 	}
 }
+
+// gwMark returns the output's length, from which the replies to the
+// requests sent next will be read; until gwUnmark nothing is written out.
+func (c *conn) gwMark() int {
+	c.gw.keep = true
+	return c.w.Buffered()
+}
+
+// gwUnmark lets waiting write pushes out again.
+func (c *conn) gwUnmark() { c.gw.keep = false }
 
 // gwPushes appends the pushes received on the pinned connection.
 func (c *conn) gwPushes() {
@@ -337,14 +350,18 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 		c.gwPubsub(up, kind, sub, args)
 		return
 	}
-	c.gwSend(up, c.gwFrame(args), 1, false)
 	switch spec.Name {
 	case "multi", "watch", "exec", "discard", "unwatch", "client|tracking":
 	default:
+		c.gwSend(up, c.gwFrame(args), 1, false)
 		return
 	}
-	// State changes only if the backend said yes: wait for the reply.
-	mark := c.w.Buffered()
+	// State changes only if the backend said yes: its reply is the first
+	// after the replies to what the client sent before.
+	c.gwSync()
+	mark := c.gwMark()
+	defer c.gwUnmark()
+	c.gwSend(up, c.gwFrame(args), 1, false)
 	c.gwSync()
 	ok := replyKind(c.w.Bytes()[mark:]) != '-'
 	switch spec.Name {
@@ -448,14 +465,17 @@ func (c *conn) gwSelect(args [][]byte) {
 		c.replyError("ERR backend unavailable")
 		return
 	}
-	c.gwSend(up, c.gwFrame(args), 1, false)
 	if g.multi {
 		// It takes effect at EXEC, if the transaction runs: the database
 		// is not known from now on, and the connection is never reused.
+		c.gwSend(up, c.gwFrame(args), 1, false)
 		g.db = -1
 		return
 	}
-	mark := c.w.Buffered()
+	c.gwSync()
+	mark := c.gwMark()
+	defer c.gwUnmark()
+	c.gwSend(up, c.gwFrame(args), 1, false)
 	c.gwSync()
 	if ok && replyKind(c.w.Bytes()[mark:]) == '+' {
 		g.db = int(n)
@@ -517,8 +537,10 @@ func (c *conn) gwPubsub(up *upstream.Conn, kind int, sub bool, args [][]byte) {
 		}
 	}
 	resp2 := c.proto.Load() == 2
+	c.gwSync() // the replies before go before the mark
 	up.SetOwner(g.sink, resp2 && (len(before) > 0 || g.subscribed()))
-	mark := c.w.Buffered()
+	mark := c.gwMark()
+	defer c.gwUnmark()
 	c.gwSend(up, c.gwFrame(args), frames, false)
 	c.gwSync()
 	if replyKind(c.w.Bytes()[mark:]) == '-' {
@@ -544,7 +566,9 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 	if c.flush() != nil {
 		return
 	}
+	g.cl.own = true // (cluster) sent again elsewhere, it stays dedicated
 	c.gwSend(up, c.gwFrame(args), 1, false)
+	g.cl.own = false
 	up.Flush()
 	c.blk.blocked.Store(true)
 	g.blockedID.Store(up.ID())
