@@ -103,8 +103,12 @@ func TestGatewayReviewResp2UnsubscribeRace(t *testing.T) {
 		y := dial(t, addr)
 		pub := dial(t, r.Addr) // straight to the backend
 		var batch []byte
+		// 28 MiB in all: under the 32 MiB a subscriber may have waiting
+		// (more, and a slow reader is rightly disconnected), and large
+		// enough that the backend is still sending when the UNSUBSCRIBE
+		// arrives.
 		for i := 0; i < 4; i++ {
-			batch = append(batch, respCmd("PUBLISH", "private", "M"+itoa(i)+strings.Repeat("s", 16<<20))...)
+			batch = append(batch, respCmd("PUBLISH", "private", "M"+itoa(i)+strings.Repeat("s", 7<<20))...)
 		}
 		pub.send(string(batch))
 		x.send("*1\r\n$11\r\nUNSUBSCRIBE\r\n")
