@@ -998,7 +998,7 @@ if want cluster; then
 			echo
 			echo "MSET (10 keys) is not like for like, so it has no target: redis-benchmark --cluster gives the 10 keys"
 			echo "one hash tag, so each MSET goes to one master; through redoubt they are key:__rand_int__ in up to 10"
-			echo "slots, which redoubt splits by slot across the masters."
+			echo "slots, which redoubt splits into one command per key across the masters."
 			echo
 			echo "| test | pipeline | direct cluster ops/s | redoubt ops/s | redoubt/direct (range) | direct p50 / p99 | redoubt p50 / p99 |"
 			echo "|---|---|---:|---:|---:|---:|---:|"
