@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +41,9 @@ const (
 type Cluster struct {
 	Password string
 	Nodes    []*ClusterNode // all nodes, masters first as created
+	// TLS is set when the nodes speak only TLS (StartTLSCluster); nil
+	// for a plain-text cluster.
+	TLS *ClusterTLS
 
 	cli string // redis-cli
 
@@ -47,10 +52,25 @@ type Cluster struct {
 	owners  []string                 // slot -> master id, when the nodes last agreed
 }
 
+// ClusterTLS is how the nodes of a TLS cluster are reached. Every node
+// has the same server certificate (for 127.0.0.1, ::1 and localhost) and
+// the same client certificate for its links to the others (replication
+// and the cluster bus); each requires a client certificate signed by CA.
+type ClusterTLS struct {
+	CA     *CA
+	CAFile string // CA's certificate, PEM
+	// CertFile and KeyFile are the nodes' client certificate, which
+	// redis-cli and the helpers' go-redis clients use too.
+	CertFile, KeyFile string
+	// Config is a client's configuration: CA as the only root, the
+	// client certificate, TLS 1.2 or later.
+	Config *tls.Config
+}
+
 // ClusterNode is one redis-server of a Cluster.
 type ClusterNode struct {
 	Addr string // 127.0.0.1:Port
-	Port int    // the cluster bus is Port+10000
+	Port int    // the cluster bus is Port+10000; in a TLS cluster Port is the TLS port and there is no other
 	Dir  string // its working directory: nodes.conf and redis.log
 	ID   string // its cluster node id (CLUSTER MYID), stable across failovers
 
@@ -67,6 +87,21 @@ type ClusterNode struct {
 // "--name value" pairs.
 func StartCluster(t testing.TB, masters, replicasPerMaster int, extra ...string) *Cluster {
 	t.Helper()
+	return startCluster(t, masters, replicasPerMaster, false, extra)
+}
+
+// StartTLSCluster is StartCluster for a cluster that speaks only TLS:
+// every node has no plain-text port, a TLS port (Addr) that requires a
+// client certificate, and TLS on its replication link and cluster bus.
+// Cluster.TLS has the CA that signed the nodes' certificates; the
+// helpers (Do, Client, NodeClient, Reshard, …) use TLS by themselves.
+func StartTLSCluster(t testing.TB, masters, replicasPerMaster int, extra ...string) *Cluster {
+	t.Helper()
+	return startCluster(t, masters, replicasPerMaster, true, extra)
+}
+
+func startCluster(t testing.TB, masters, replicasPerMaster int, useTLS bool, extra []string) *Cluster {
+	t.Helper()
 	if masters < 3 {
 		t.Fatalf("StartCluster: redis-cli --cluster create needs at least 3 masters, not %d", masters)
 	}
@@ -75,6 +110,10 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int, extra ...string)
 		Password: randomPassword(t),
 		cli:      RequireTool(t, "redis-cli"),
 		clients:  map[string]*redis.Client{},
+	}
+	if useTLS {
+		c.TLS = newClusterTLS(t)
+		extra = slices.Concat(c.TLS.serverArgs(), extra)
 	}
 	t.Cleanup(c.stop)
 	start := time.Now()
@@ -91,9 +130,67 @@ func StartCluster(t testing.TB, masters, replicasPerMaster int, extra ...string)
 	if err := poll(clusterUpTimeout, func() error { return c.ready(masters, replicasPerMaster) }); err != nil {
 		t.Fatalf("the cluster did not come up in %v: %v\n%s", clusterUpTimeout, err, c.logs())
 	}
-	t.Logf("cluster of %d masters and %d replicas up in %v", masters, masters*replicasPerMaster,
+	kind := "cluster"
+	if useTLS {
+		kind = "TLS cluster"
+	}
+	t.Logf("%s of %d masters and %d replicas up in %v", kind, masters, masters*replicasPerMaster,
 		time.Since(start).Round(time.Millisecond))
 	return c
+}
+
+// newClusterTLS makes a CA and the nodes' certificates, in files.
+func newClusterTLS(t testing.TB) *ClusterTLS {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ca := NewCA(t, "cluster CA")
+	srvCert, srvKey := ca.Issue(t, CertSpec{CN: "cluster node", Serial: 2})
+	cliCert, cliKey := ca.Issue(t, CertSpec{CN: "cluster node client", Serial: 3, Client: true})
+	pair, err := tls.X509KeyPair(cliCert, cliKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	write("server.pem", srvCert)
+	write("server.key", srvKey)
+	return &ClusterTLS{
+		CA:       ca,
+		CAFile:   write("ca.pem", ca.PEM),
+		CertFile: write("client.pem", cliCert),
+		KeyFile:  write("client.key", cliKey),
+		Config:   &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
+	}
+}
+
+// serverArgs are a node's TLS arguments. A node presents the server
+// certificate to those that connect to it and the client one when it
+// connects to another node: a certificate carries one of the two uses,
+// and OpenSSL checks it.
+func (ct *ClusterTLS) serverArgs() []string {
+	dir := filepath.Dir(ct.CAFile)
+	return []string{
+		"--tls-cluster", "yes", "--tls-replication", "yes", "--tls-auth-clients", "yes",
+		"--tls-cert-file", filepath.Join(dir, "server.pem"), "--tls-key-file", filepath.Join(dir, "server.key"),
+		"--tls-client-cert-file", ct.CertFile, "--tls-client-key-file", ct.KeyFile,
+		"--tls-ca-cert-file", ct.CAFile,
+	}
+}
+
+// clientConfig is the TLS configuration of the helpers' clients; nil
+// for a plain-text cluster.
+func (c *Cluster) clientConfig() *tls.Config {
+	if c.TLS == nil {
+		return nil
+	}
+	return c.TLS.Config.Clone()
 }
 
 func randomPassword(t testing.TB) string {
@@ -120,8 +217,13 @@ func (c *Cluster) startNode(t testing.TB, bin string, extra []string) *ClusterNo
 			Dir:  dir,
 			done: make(chan struct{}),
 		}
-		n.cmd = exec.Command(bin, slices.Concat([]string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		ports := []string{"--port", strconv.Itoa(port)}
+		if c.TLS != nil {
+			// With tls-cluster the bus port is the TLS port + 10000.
+			ports = []string{"--port", "0", "--tls-port", strconv.Itoa(port)}
+		}
+		n.cmd = exec.Command(bin, slices.Concat(ports, []string{
+			"--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", clusterNodeTimeout,
 			// A replica always stands for election, however long its
@@ -249,6 +351,7 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 		Addrs:       seeds,
 		Password:    c.Password,
 		DialTimeout: time.Second,
+		TLSConfig:   c.clientConfig(),
 	})
 	t.Cleanup(func() { _ = cl.Close() })
 	return cl
@@ -272,6 +375,7 @@ func (c *Cluster) NodeClient(addr string) *redis.Client {
 		ReadTimeout:     5 * time.Second,
 		PoolSize:        4,
 		DisableIdentity: true,
+		TLSConfig:       c.clientConfig(),
 	})
 	c.clients[addr] = cl
 	return cl
@@ -687,12 +791,16 @@ func (c *Cluster) ReshardAsync(t testing.TB, from, to *ClusterNode, slots int) (
 	}
 }
 
-// redisCLI runs redis-cli with the cluster's password and returns its
-// combined output.
+// redisCLI runs redis-cli with the cluster's password (and TLS
+// settings) and returns its combined output.
 func (c *Cluster) redisCLI(ctx context.Context, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, clusterCmdTimeout)
 	defer cancel()
-	all := append([]string{"-a", c.Password, "--no-auth-warning"}, args...)
+	all := []string{"-a", c.Password, "--no-auth-warning"}
+	if c.TLS != nil {
+		all = append(all, "--tls", "--cacert", c.TLS.CAFile, "--cert", c.TLS.CertFile, "--key", c.TLS.KeyFile)
+	}
+	all = append(all, args...)
 	return exec.CommandContext(ctx, c.cli, all...).CombinedOutput()
 }
 
