@@ -109,7 +109,6 @@ func clUnsupported(name string) string {
 // clInit prepares a connection of a cluster instance.
 func (c *conn) clInit() {
 	c.gwInit()
-	c.gw.sink.Redirects = true
 	c.gw.db = 0
 	c.gw.cl.reset()
 }

@@ -386,7 +386,7 @@ func (c *conn) clMergeReplies(mark int) {
 			case len(merges) == 0 || i < merges[0].first:
 				b = append(b, raw...)
 			default:
-				group = append(group, raw)
+				group = append(group, bytes.Clone(raw)) // raw lasts until the next read
 				if len(group) == len(merges[0].keys) {
 					b = merges[0].merge(b, group)
 					group, merges = group[:0], merges[1:]

@@ -284,8 +284,20 @@ func (c *conn) beforeBlock() error {
 		c.woken.Store(false)
 		c.onWake()
 	}
-	return c.flush()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if c.closeAfter {
+		// Found while flushing (a proxied client's backend connection
+		// broke with its state): the client has its errors, and goes
+		// before it sends another command.
+		return errClosing
+	}
+	return nil
 }
+
+// errClosing ends a connection that was marked to close.
+var errClosing = errors.New("closing")
 
 func (c *conn) lock() {
 	if !c.locked {

@@ -76,9 +76,31 @@ const gwMaxOutstanding = 256
 
 // gwInit prepares a connection of a gateway instance.
 func (c *conn) gwInit() {
-	c.gw.sink = upstream.NewSink()
-	c.gw.sink.Wake = c.unblocked
+	c.gwNewSink()
 	c.gw.db = c.s.opts.Backend.Target.DB
+}
+
+// gwNewSink gives the connection a new sink for its replies and pushes.
+func (c *conn) gwNewSink() {
+	sink := upstream.NewSink()
+	sink.Wake = c.unblocked
+	sink.Redirects = c.s.cl != nil
+	sink.OnOverflow = func() {
+		// As Redis does with a pub/sub client past its output buffer
+		// limit: it is closed, whatever it is doing (a write to a peer
+		// that does not read would otherwise wait for ever).
+		c.s.log.Warn("client closed: it does not read its pub/sub messages fast enough", "client", c.raddr)
+		c.kill()
+	}
+	sink.OnBroken = func() {
+		// The client's state on the backend is gone: it gets its errors
+		// and goes. Waking it lets an idle client (a subscriber) find
+		// out; the write deadline ends a write to a peer that does not
+		// read, which would otherwise wait for ever.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		c.wake()
+	}
+	c.gw.sink = sink
 }
 
 // gwSync waits for every pending reply and appends them to the output,
@@ -163,14 +185,18 @@ func (c *conn) gwPushes() {
 		return b
 	})
 	if overflow {
-		c.s.log.Warn("client closed: it does not read its pub/sub messages fast enough", "client", c.raddr)
-		c.closeAfter = true
+		c.closeAfter = true // (logged, and the client killed, by the sink's OnOverflow)
 	}
-	if g := &c.gw; g.pinned != nil && g.pinned.Broken() && g.outstanding == 0 && g.subscribed() {
-		// Its subscriptions went with the connection: the client must
-		// subscribe again, as after a server restart.
-		g.lost = true
-		c.closeAfter = true
+	if g := &c.gw; g.pinned != nil && g.pinned.Broken() {
+		// Not stuck writing after all (see OnBroken): its writes need no
+		// deadline. A subscriber's subscriptions went with the
+		// connection: it must subscribe again, as after a server
+		// restart; any other client gets its errors first.
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		if g.outstanding == 0 && g.subscribed() {
+			g.lost = true
+			c.closeAfter = true
+		}
 	}
 }
 
@@ -634,8 +660,7 @@ func (c *conn) gwAbandon() {
 	g.conn = nil
 	g.conns = g.conns[:0]
 	g.outstanding = 0
-	c.gw.sink = upstream.NewSink() // late replies go to the old one
-	c.gw.sink.Wake = c.unblocked
+	c.gwNewSink() // late replies go to the old one
 	c.closeAfter = true
 }
 

@@ -187,8 +187,8 @@ func (c *Conn) fail(err error) {
 	c.mu.Unlock()
 	_ = c.nc.Close()
 	close(c.closed)
-	if owner != nil && owner.Wake != nil {
-		owner.Wake() // a subscriber waits for nothing else
+	if owner != nil && owner.OnBroken != nil {
+		owner.OnBroken()
 	}
 	if !c.dropped.Load() {
 		c.b.connFailed(c, err)

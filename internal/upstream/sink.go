@@ -40,6 +40,14 @@ type Sink struct {
 	// done: a client that waits while it reads its own socket (a blocked
 	// command) is woken that way.
 	AsyncWait bool
+	// OnOverflow, if set, is called once (from a reader goroutine) when
+	// pushes pass MaxPushBytes: the client must go, even if its goroutine
+	// is stuck writing to a peer that does not read.
+	OnOverflow func()
+	// OnBroken, if set, is called (from the connection's goroutine) when
+	// a dedicated connection this sink owns breaks: the client's state
+	// there is gone.
+	OnBroken func()
 }
 
 // early is a reply parked until the requests before it are answered.
@@ -161,7 +169,11 @@ func (s *Sink) signalLocked() {
 // wakes the client.
 func (s *Sink) push(frame []byte) {
 	s.mu.Lock()
+	var overflowed func()
 	if s.pushBytes+len(frame) > MaxPushBytes {
+		if !s.overflow {
+			overflowed = s.OnOverflow
+		}
 		s.overflow = true
 	} else {
 		s.buf = append(s.buf, frame...)
@@ -177,6 +189,9 @@ func (s *Sink) push(frame []byte) {
 	}
 	wake := s.Wake
 	s.mu.Unlock()
+	if overflowed != nil {
+		overflowed()
+	}
 	if wake != nil {
 		wake()
 	}
