@@ -595,10 +595,12 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 	g.cl.own = true // (cluster) sent again elsewhere, it stays dedicated
 	c.gwSend(up, c.gwFrame(args), 1, false)
 	g.cl.own = false
-	up.Flush()
+	// Blocked before the backend can be: a CLIENT UNBLOCK that sees the
+	// backend blocked finds the client too.
 	c.blk.blocked.Store(true)
 	g.blockedID.Store(up.ID())
 	g.sink.AsyncWait = true
+	up.Flush()
 	defer func() {
 		g.sink.AsyncWait = false
 		g.blockedID.Store(0)
@@ -667,6 +669,12 @@ func (c *conn) gwAbandon() {
 // gwReset is RESET's part: the pinned connection and its state go.
 func (c *conn) gwReset() {
 	g := &c.gw
+	if p := g.pinned; p != nil && !p.Broken() && (g.subscribed() || g.multi || g.watch || g.tracking) {
+		// The backend drops the state before RESET is answered, so a
+		// client told +RESET is subscribed nowhere any more (closing the
+		// connection would let the backend notice later).
+		c.gwSend(p, resp.AppendCommand(nil, []byte("RESET")), 1, true)
+	}
 	c.gwSync()
 	c.gwUnpin(false)
 	g.conn = nil
