@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -174,11 +173,12 @@ func (c *conn) clExec(spec *command.Spec, args [][]byte) {
 	case "unwatch":
 		c.clUnwatch()
 		return
-	case "dbsize", "keys", "flushall", "flushdb", "randomkey", "script|load", "script|exists", "script|flush":
-		c.clFanout(spec.Name, args)
-		return
 	case "scan":
 		c.clScan(args)
+		return
+	}
+	if clFanoutCommand(spec.Name) {
+		c.clFanout(spec.Name, args)
 		return
 	}
 	if isPubsub {
@@ -481,13 +481,10 @@ func (c *conn) clPin(node *cluster.Node) *upstream.Conn {
 
 // clPinnedNode returns the node of the pinned connection, or nil.
 func (c *conn) clPinnedNode() *cluster.Node {
+	// Every pinning in cluster mode goes through clPin or a redirection,
+	// which record the node.
 	if n := c.gw.cl.pinNode; n != nil && n.Backend == c.gw.pinFrom {
 		return n
-	}
-	for _, n := range c.s.cl.Masters() {
-		if n.Backend == c.gw.pinFrom {
-			return n
-		}
 	}
 	return nil
 }
@@ -518,26 +515,22 @@ func (c *conn) clFind(seq uint64) int {
 // parseRedirect reads "-MOVED 3999 127.0.0.1:6381", "-ASK …" or
 // "-TRYAGAIN …".
 func parseRedirect(reply []byte) (kind string, slot int, addr string) {
-	line := string(bytes.TrimRight(reply, "\r\n"))
-	if len(line) > 0 && line[0] == '-' {
-		line = line[1:]
-	}
-	f := bytes.Fields([]byte(line))
+	f := strings.Fields(strings.TrimPrefix(string(reply), "-"))
 	if len(f) == 0 {
 		return "", -1, ""
 	}
-	kind = string(f[0])
+	kind = f[0]
 	if kind == "TRYAGAIN" {
 		return kind, -1, ""
 	}
 	if len(f) != 3 {
 		return "", -1, ""
 	}
-	n, err := strconv.Atoi(string(f[1]))
+	n, err := strconv.Atoi(f[1])
 	if err != nil || n < 0 || n >= cluster.Slots {
 		return "", -1, ""
 	}
-	return kind, n, string(f[2])
+	return kind, n, f[2]
 }
 
 // clBlocking runs a blocking command on a connection pinned to its

@@ -164,28 +164,21 @@ func (c *conn) clExecTx() {
 		defer c.gwUnmark()
 		c.gwSend(up, frame, frames, false)
 		c.gwSync()
-		pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && g.subscribed())
-		if len(replies) != frames {
-			// The connection broke: its error is the answer.
-			c.w.Truncate(mark)
-			c.w.WriteRaw(pushes)
-			c.w.WriteRaw(replies[len(replies)-1])
+		replies, ok := c.clTake(mark, frames)
+		if !ok { // the connection broke
 			c.clEndTx()
 			return
 		}
 		exec := replies[len(replies)-1]
 		var redirect []byte
 		for _, r := range replies[:len(replies)-1] {
-			if bytes.HasPrefix(r, []byte("-MOVED ")) || bytes.HasPrefix(r, []byte("-ASK ")) || bytes.HasPrefix(r, []byte("-TRYAGAIN")) {
+			if upstream.IsRedirect(r) {
 				redirect = r
 				break
 			}
 		}
-		out := bytes.Clone(exec)
-		c.w.Truncate(mark)
-		c.w.WriteRaw(pushes)
 		if redirect == nil || exec[0] != '-' || attempt >= maxRedirects {
-			c.w.WriteRaw(out)
+			c.w.WriteRaw(exec)
 			c.clEndTx()
 			return
 		}
@@ -206,6 +199,21 @@ func (c *conn) clExecTx() {
 			time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 		}
 	}
+}
+
+// clTake takes the replies received since mark out of the output (the
+// pushes among them stay, in their order) and returns them if there are
+// want of them; otherwise — a connection broke — the client gets ERR
+// backend unavailable instead.
+func (c *conn) clTake(mark, want int) ([][]byte, bool) {
+	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && c.gw.subscribed())
+	c.w.Truncate(mark)
+	c.w.WriteRaw(pushes)
+	if len(replies) != want {
+		c.replyError("ERR backend unavailable")
+		return nil, false
+	}
+	return replies, true
 }
 
 // clFrames splits replies into complete frames, setting aside pushes
@@ -305,14 +313,9 @@ func (c *conn) clSplit(spec *command.Spec, args [][]byte) {
 		return
 	}
 	c.gwSync()
-	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && g.subscribed())
-	c.w.Truncate(mark)
-	c.w.WriteRaw(pushes)
-	if len(replies) != len(parts) {
-		c.replyError("ERR backend unavailable")
-		return
+	if replies, ok := c.clTake(mark, len(parts)); ok {
+		c.w.Extend(func(b []byte) []byte { return m.merge(b, replies) })
 	}
-	c.w.Extend(func(b []byte) []byte { return m.merge(b, replies) })
 }
 
 // clMerge is a split command whose parts are in flight.
@@ -467,11 +470,8 @@ func (c *conn) clFanout(name string, args [][]byte) {
 		c.clSend(n, up, frame, 1)
 	}
 	c.gwSync()
-	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && c.gw.subscribed())
-	c.w.Truncate(mark)
-	c.w.WriteRaw(pushes)
-	if len(replies) != len(ms) {
-		c.replyError("ERR backend unavailable")
+	replies, ok := c.clTake(mark, len(ms))
+	if !ok {
 		return
 	}
 	for _, r := range replies {
@@ -575,11 +575,8 @@ func (c *conn) clScan(args [][]byte) {
 	defer c.gwUnmark()
 	c.clSend(node, up, resp.AppendCommand(nil, fwd...), 1)
 	c.gwSync()
-	pushes, replies := clFrames(c.w.Bytes()[mark:], c.proto.Load() == 2 && c.gw.subscribed())
-	c.w.Truncate(mark)
-	c.w.WriteRaw(pushes)
-	if len(replies) != 1 {
-		c.replyError("ERR backend unavailable")
+	replies, ok := c.clTake(mark, 1)
+	if !ok {
 		return
 	}
 	r := replies[0]

@@ -87,8 +87,8 @@ func (s *Sink) add() uint64 {
 	return seq
 }
 
-// isRedirect reports a cluster redirection error.
-func isRedirect(frame []byte) bool {
+// IsRedirect reports a cluster redirection error (MOVED, ASK, TRYAGAIN).
+func IsRedirect(frame []byte) bool {
 	return bytes.HasPrefix(frame, []byte("-MOVED ")) || bytes.HasPrefix(frame, []byte("-ASK ")) ||
 		bytes.HasPrefix(frame, []byte("-TRYAGAIN"))
 }
@@ -98,7 +98,7 @@ func isRedirect(frame []byte) bool {
 func (s *Sink) reply(seq uint64, frame []byte, first, last, drop bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Redirects && first && last && isRedirect(frame) {
+	if s.Redirects && first && last && IsRedirect(frame) {
 		s.redirected = append(s.redirected, Redirect{Seq: seq, Reply: bytes.Clone(frame)})
 		s.signalLocked()
 		return
