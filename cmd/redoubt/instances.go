@@ -110,14 +110,15 @@ func (sh *shared) security(inst config.Instance) (server.Security, error) {
 // without a restart to every running instance. A file with errors changes
 // nothing. The flags (listen, data, backend) are applied again; a backend
 // changes only with a restart.
-func reload(log *slog.Logger, sh *shared, servers []*server.Server, path, listen, data string, backend *config.Backend) {
+func reload(log *slog.Logger, sh *shared, servers []*server.Server, sf *serverFlags) {
+	path := *sf.cfgPath
 	if path == "" {
 		log.Info("SIGHUP: no configuration file to reload")
 		return
 	}
 	cfg, err := config.Load(path)
 	if err == nil {
-		err = overrideConfig(cfg, path, listen, data, backend)
+		err = sf.override(cfg, path)
 	}
 	if err != nil {
 		log.Error("SIGHUP: configuration not reloaded", "err", err)

@@ -42,13 +42,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "", "listen address HOST:PORT of the default instance (default "+config.DefaultListen+")")
-	data := fs.String("data", "", "data directory of the default instance (default ./data/default)")
-	cfgPath := fs.String("config", "", "YAML configuration file; flags override it")
+	sf := addServerFlags(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	threads := fs.Int("threads", 0, "OS threads running Go code (GOMAXPROCS); default half the CPUs, at least 1, or the GOMAXPROCS environment variable")
-	upstream := fs.String("upstream", "", "backend of the default instance: redis://[user@]host[:port][/db], rediss://…, unix:///path[?db=N], a Redis Cluster redis-cluster://[user@]host:port[,host:port…] (rediss-cluster:// for TLS), managed or embedded (default embedded); never a password: see --upstream-password-file and "+config.UpstreamPasswordEnv)
-	upstreamPass := fs.String("upstream-password-file", "", "file whose first line is the --upstream password (mode 0600 or stricter)")
 	fs.Usage = func() { usage(fs, stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,32 +56,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "redoubt: unexpected argument %q (see redoubt --help)\n", fs.Arg(0))
 		return 2
 	}
-	backend, err := config.FlagBackend(*upstream, *upstreamPass, os.Getenv(config.UpstreamPasswordEnv))
-	if err != nil {
-		fmt.Fprintf(stderr, "redoubt: %v\n", err)
-		return 2
-	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(stderr, "redoubt: --log-level: %v\n", err)
 		return 2
 	}
+	cfg, code := sf.load(stderr)
+	if cfg == nil {
+		return code
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	runtime.GOMAXPROCS(threadCount(*threads, os.Getenv("GOMAXPROCS"), runtime.NumCPU()))
-
-	cfg := config.Default()
-	file := "flags"
-	if *cfgPath != "" {
-		if cfg, err = config.Load(*cfgPath); err != nil {
-			fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
-			return 1
-		}
-		file = *cfgPath
-	}
-	if err := overrideConfig(cfg, file, *listen, *data, backend); err != nil {
-		fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
-		return 1
-	}
 
 	table := command.New()
 	shared := newShared(log)
@@ -131,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	got := <-sig
 	for got == syscall.SIGHUP {
-		reload(log, shared, servers, *cfgPath, *listen, *data, backend)
+		reload(log, shared, servers, sf)
 		got = <-sig
 	}
 	log.Info("shutting down", "signal", got.String())
@@ -156,11 +137,56 @@ func threadCount(flagValue int, env string, cpus int) int {
 	return max(1, cpus/2)
 }
 
-// overrideConfig applies the flags to the configuration and finishes it.
-func overrideConfig(cfg *config.Config, file, listen, data string, backend *config.Backend) error {
-	cfg.Override(listen, data)
-	if backend != nil {
-		if err := cfg.OverrideBackend(*backend); err != nil {
+// serverFlags are the flags that choose the configuration: the server
+// and `redoubt scan` share them.
+type serverFlags struct {
+	listen, data, cfgPath, adminListen *string
+	upstream, upstreamPass             *string
+	backend                            *config.Backend // from upstream, set by load
+}
+
+func addServerFlags(fs *flag.FlagSet) *serverFlags {
+	return &serverFlags{
+		listen:       fs.String("listen", "", "listen address HOST:PORT of the default instance (default "+config.DefaultListen+")"),
+		data:         fs.String("data", "", "data directory of the default instance (default ./data/default)"),
+		cfgPath:      fs.String("config", "", "YAML configuration file; flags override it"),
+		adminListen:  fs.String("admin-listen", "", "admin listener HOST:PORT for /metrics and the console, or off (default "+config.DefaultAdminListen+")"),
+		upstream:     fs.String("upstream", "", "backend of the default instance: redis://[user@]host[:port][/db], rediss://…, unix:///path[?db=N], a Redis Cluster redis-cluster://[user@]host:port[,host:port…] (rediss-cluster:// for TLS), managed or embedded (default embedded); never a password: see --upstream-password-file and "+config.UpstreamPasswordEnv),
+		upstreamPass: fs.String("upstream-password-file", "", "file whose first line is the --upstream password (mode 0600 or stricter)"),
+	}
+}
+
+// load reads the configuration the flags name and applies the flags to
+// it. On failure it prints why and returns nil and the exit code.
+func (f *serverFlags) load(stderr io.Writer) (*config.Config, int) {
+	backend, err := config.FlagBackend(*f.upstream, *f.upstreamPass, os.Getenv(config.UpstreamPasswordEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "redoubt: %v\n", err)
+		return nil, 2
+	}
+	f.backend = backend
+	cfg := config.Default()
+	file := "flags"
+	if *f.cfgPath != "" {
+		if cfg, err = config.Load(*f.cfgPath); err != nil {
+			fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
+			return nil, 1
+		}
+		file = *f.cfgPath
+	}
+	if err := f.override(cfg, file); err != nil {
+		fmt.Fprintf(stderr, "redoubt: configuration errors:\n%v\n", err)
+		return nil, 1
+	}
+	return cfg, 0
+}
+
+// override applies the flags to the configuration and finishes it.
+func (f *serverFlags) override(cfg *config.Config, file string) error {
+	cfg.Override(*f.listen, *f.data)
+	cfg.OverrideAdmin(*f.adminListen)
+	if f.backend != nil {
+		if err := cfg.OverrideBackend(*f.backend); err != nil {
 			return err
 		}
 	}

@@ -145,7 +145,9 @@ func TestUpstreamBackendOptions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := overrideConfig(cfg, "c.yaml", "", "", b); err != nil {
+			empty := ""
+			sf := &serverFlags{listen: &empty, data: &empty, adminListen: &empty, backend: b}
+			if err := sf.override(cfg, "c.yaml"); err != nil {
 				t.Fatal(err)
 			}
 			got := serverBackend(cfg.Instances[0].Backend)

@@ -33,7 +33,9 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
-	Instances []Instance
+	Instances  []Instance
+	Admin      Admin      // the admin listener (monitoring.go)
+	Monitoring Monitoring // statistics, slow log, scanner, event files
 }
 
 // Instance is one independent instance: nothing is shared with the others
@@ -90,7 +92,7 @@ func Keys() [][2]string {
 		{"instances[].listen", "list of addresses: \"host:port\" or \"unix:/path\" (default 127.0.0.1:6379 for \"default\")"},
 		{"instances[].data", "data directory, owned by this instance alone (default ./data/<name>)"},
 		{"instances[].databases", "number of databases, SELECT 0..n-1 (default 16)"},
-	}, slices.Concat(dataKeys(), backendKeys(), securityKeys())...)
+	}, slices.Concat(dataKeys(), backendKeys(), securityKeys(), monitoringKeys())...)
 }
 
 // Error is one configuration error at a line of the file.
@@ -113,7 +115,7 @@ func Default() *Config {
 	inst := newInstance(DefaultInstance)
 	inst.Listen = []string{DefaultListen}
 	inst.Data = filepath.Join(DefaultDataRoot, DefaultInstance)
-	return &Config{Instances: []Instance{inst}}
+	return &Config{Instances: []Instance{inst}, Admin: DefaultAdmin(), Monitoring: DefaultMonitoring()}
 }
 
 // Load reads and validates a configuration file. The error joins every
@@ -136,7 +138,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, Error{File: name, Line: line, Msg: msg}
 	}
 	p := &parser{file: name}
-	cfg := &Config{}
+	cfg := &Config{Admin: DefaultAdmin(), Monitoring: DefaultMonitoring()}
 	if len(root.Content) > 0 {
 		p.top(root.Content[0], cfg)
 	}
@@ -177,6 +179,10 @@ func (p *parser) top(n *yaml.Node, cfg *Config) {
 					cfg.Instances = append(cfg.Instances, inst)
 				}
 			}
+		case "admin":
+			cfg.Admin = p.admin(v)
+		case "monitoring":
+			cfg.Monitoring = p.monitoring(v)
 		default:
 			p.errorf(k, "unknown key %q", k.Value)
 		}
@@ -249,6 +255,18 @@ func validName(s string) bool {
 	return true
 }
 
+// OverrideAdmin applies --admin-listen ("off" turns the listener off);
+// an empty value changes nothing.
+func (c *Config) OverrideAdmin(listen string) {
+	switch listen {
+	case "":
+	case "off":
+		c.Admin.Listen, c.Admin.Off = "", true
+	default:
+		c.Admin.Listen, c.Admin.Off = listen, false
+	}
+}
+
 // Override applies command-line flags to the "default" instance, adding it
 // when the file has none. Empty values change nothing.
 func (c *Config) Override(listen, data string) {
@@ -307,6 +325,11 @@ func (c *Config) validate(file string) []error {
 		errs = append(errs, Error{File: file, Msg: "no instances configured"})
 	}
 	names, addrs, dirs := map[string]string{}, map[string]string{}, map[string]string{}
+	if err := CheckAdmin(c.Admin); err != nil {
+		errs = append(errs, Error{File: file, Line: c.Admin.Line, Msg: err.Error()})
+	} else if !c.Admin.Off {
+		addrs[c.Admin.Listen] = "the admin listener"
+	}
 	for _, inst := range c.Instances {
 		if prev, dup := names[inst.Name]; dup {
 			bad(inst, "instance name %q is used twice (%s)", inst.Name, prev)
@@ -325,7 +348,11 @@ func (c *Config) validate(file string) []error {
 				continue
 			}
 			if prev, dup := addrs[a]; dup {
-				bad(inst, "instances %q and %q both listen on %s", prev, inst.Name, a)
+				if prev == "the admin listener" {
+					bad(inst, "instance %q and the admin listener both listen on %s", inst.Name, a)
+				} else {
+					bad(inst, "instances %q and %q both listen on %s", prev, inst.Name, a)
+				}
 			}
 			addrs[a] = inst.Name
 		}
