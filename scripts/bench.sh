@@ -91,7 +91,7 @@ start_redis() { # port [redis-server options…]
 start_redoubt() { # port
 	printf 'instances:\n  - name: default\n    listen: ["127.0.0.1:%s"]\n    data: %s\n    appendonly: false\n' \
 		"$1" "$work/redoubt-$1" >"$work/redoubt-$1.yaml"
-	bin/redoubt --config "$work/redoubt-$1.yaml" --log-level warn 2>"$work/redoubt-$1.log" &
+	bin/redoubt --config "$work/redoubt-$1.yaml" --admin-listen off --log-level warn 2>"$work/redoubt-$1.log" &
 	pids+=($!)
 	LAST_PID=$!
 	wait_ping "$1"
@@ -110,7 +110,7 @@ start_redoubt_yaml() {
 		echo "    data: $work/data-$name-$port"
 		cat
 	} >"$work/$name.yaml"
-	(ulimit -n "$nofile" && exec bin/redoubt --config "$work/$name.yaml" --log-level warn "$@") \
+	(ulimit -n "$nofile" && exec bin/redoubt --config "$work/$name.yaml" --admin-listen off --log-level warn "$@") \
 		2>"$work/$name.log" &
 	pids+=($!)
 	LAST_PID=$!

@@ -196,7 +196,7 @@ func TestCheckAOFRunningInstance(t *testing.T) {
 	bin := buildBinary(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(testutil.FreePort(t)))
 	d := filepath.Join(t.TempDir(), "d")
-	cmd := exec.Command(bin, "--listen", addr, "--data", d)
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--listen", addr, "--data", d)
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

@@ -89,7 +89,7 @@ func (in *durInstance) launch() {
 	if in.running() {
 		in.t.Fatal("launch: already running")
 	}
-	cmd := exec.Command(in.bin, "--config", in.cfg)
+	cmd := exec.Command(in.bin, "--admin-listen", "127.0.0.1:0", "--config", in.cfg)
 	cmd.Dir = in.wd
 	cmd.Env = append(os.Environ(), in.env...)
 	logs := &syncBuffer{}

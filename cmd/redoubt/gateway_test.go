@@ -49,7 +49,7 @@ func TestGatewayFrontDoor(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config", cfg, "--upstream", "redis://"+r.Addr, "--log-level", "debug")
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--config", cfg, "--upstream", "redis://"+r.Addr, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "REDOUBT_UPSTREAM_PASSWORD="+backendPass)
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -155,7 +155,7 @@ func dumpDB(t *testing.T, addr string, db int) []string {
 func startOnDataDir(t *testing.T, bin, data string) (addr string, stop func()) {
 	t.Helper()
 	addr = net.JoinHostPort("127.0.0.1", itoa(testutil.FreePort(t)))
-	cmd := exec.Command(bin, "--listen", addr, "--data", data)
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--listen", addr, "--data", data)
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

@@ -19,6 +19,8 @@ type shared struct {
 	events   *monitor.Recorder
 	verifier *auth.Verifier
 	tls      map[string]*tlsconf.Config
+	// monitoring is what every instance measures (nil: the defaults).
+	monitoring *server.Monitoring
 }
 
 func newShared(log *slog.Logger) *shared {
@@ -48,12 +50,13 @@ func (sh *shared) options(inst config.Instance, table *command.Table) (server.Op
 			RewritePercent: inst.Persistence.RewritePercent,
 			RewriteMinSize: inst.Persistence.RewriteMinSize,
 		},
-		Backend:  serverBackend(inst.Backend),
-		Logger:   sh.log,
-		Table:    table,
-		Security: &sec,
-		Events:   sh.events,
-		Verifier: sh.verifier,
+		Backend:    serverBackend(inst.Backend),
+		Logger:     sh.log,
+		Table:      table,
+		Security:   &sec,
+		Events:     sh.events,
+		Verifier:   sh.verifier,
+		Monitoring: sh.monitoring,
 	}, nil
 }
 

@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	table := command.New()
 	shared := newShared(log)
+	shared.monitoring = serverMonitoring(cfg.Monitoring)
 	var servers []*server.Server
 	// stopAll shuts every instance down at once, so each has the whole
 	// grace period to finish its commands.
@@ -106,6 +107,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		servers = append(servers, s)
 	}
+	adm, err := startAdmin(cfg.Admin, servers, log)
+	if err != nil {
+		log.Error("cannot start the admin listener", "listen", cfg.Admin.Listen, "err", err)
+		stopAll()
+		return 1
+	}
+	if adm != nil {
+		log.Info("admin listener ready", "addr", adm.Addr(), "metrics", "/metrics")
+	}
 	log.Info("redoubt ready", "version", server.Version, "instances", len(servers))
 
 	sig := make(chan os.Signal, 1)
@@ -117,6 +127,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("shutting down", "signal", got.String())
 	signal.Stop(sig)
+	if adm != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = adm.Shutdown(ctx)
+		cancel()
+	}
 	stopAll()
 	log.Info("bye")
 	return 0

@@ -72,7 +72,7 @@ func TestSignalShutdown(t *testing.T) {
 	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	dataDir := filepath.Join(t.TempDir(), "d")
-	cmd := exec.Command(bin, "--listen", addr, "--data", dataDir)
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--listen", addr, "--data", dataDir)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

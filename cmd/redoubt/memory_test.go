@@ -28,7 +28,7 @@ func startWithConfig(t *testing.T, extra string) *redis.Client {
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config", cfg)
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--config", cfg)
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

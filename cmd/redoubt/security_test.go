@@ -109,7 +109,7 @@ func TestSIGHUPReload(t *testing.T) {
 		}
 	}
 	write("")
-	cmd := exec.Command(bin, "--config", cfg)
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--config", cfg)
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

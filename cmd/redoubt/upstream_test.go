@@ -75,7 +75,7 @@ func TestUpstreamFlagErrors(t *testing.T) {
 // in --upstream: it must exit 2 before it starts, without the password.
 func TestUpstreamPasswordRefusedBinary(t *testing.T) {
 	bin := buildBinary(t)
-	cmd := exec.Command(bin, "--upstream", "redis://u:secret@127.0.0.1:1", "--data", filepath.Join(t.TempDir(), "d"))
+	cmd := exec.Command(bin, "--admin-listen", "127.0.0.1:0", "--upstream", "redis://u:secret@127.0.0.1:1", "--data", filepath.Join(t.TempDir(), "d"))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 {

@@ -326,15 +326,20 @@ func (c *conn) exec(args [][]byte) {
 	}
 	spec, errReply := s.table.Resolve(args, s.available)
 	if spec == nil {
+		if r := s.arityRejected(args); r != nil {
+			s.stats.rejectedCall(r)
+		}
 		c.replyError(errReply)
 		c.txFlag()
 		return
 	}
 	if !c.permit(spec, args) {
+		s.stats.rejectedCall(spec)
 		c.txFlag()
 		return
 	}
 	if s.proxied() {
+		s.stats.called(spec)
 		c.proxyExec(spec, args)
 		return
 	}
@@ -347,13 +352,19 @@ func (c *conn) exec(args [][]byte) {
 		// The server's own commands take the engine lock only if they
 		// need it (INFO does), so a pipeline of them never holds it.
 		c.unlock()
+		start := s.clock()
+		mark := c.w.Buffered()
 		c.runHandler(h, spec, args)
 		c.unlock()
+		c.measure(spec, start, mark)
 		return
 	}
 	c.lock()
 	c.ec.Raw = c.rd.Frame() // logged as it arrived, not encoded again
+	start := s.clock()
+	mark := c.w.Buffered()
 	c.execEngine(spec, args)
+	c.measure(spec, start, mark)
 	c.ec.Raw = nil
 	if c.ec.Blocking() {
 		mark := c.w.Buffered()
@@ -390,7 +401,14 @@ func (c *conn) execEngine(spec *command.Spec, args [][]byte) {
 func (c *conn) countError(mark int) {
 	if b := c.w.Bytes(); len(b) > mark && b[mark] == '-' {
 		c.counters.errorReplies.Add(1)
+		c.s.stats.failedWith(b[mark+1:])
 	}
+}
+
+// failedAfter reports whether the reply written after mark is an error.
+func (c *conn) failedAfter(mark int) bool {
+	b := c.w.Bytes()
+	return len(b) > mark && b[mark] == '-'
 }
 
 // runHandler runs a command the server answers itself. A panic is
@@ -449,6 +467,7 @@ func (s *Server) available(spec *command.Spec) bool {
 func (c *conn) replyError(msg string) {
 	c.gwSync() // after the replies still to come from the backend
 	c.counters.errorReplies.Add(1)
+	c.s.stats.failedWith([]byte(msg))
 	c.w.WriteError(msg)
 }
 

@@ -33,7 +33,7 @@ func gatewaySections(sections []infoSec, want map[string]bool, all bool) []infoS
 		}
 		out = append(out, s)
 	}
-	for _, name := range []string{"commandstats", "errorstats", "latencystats", "modules"} {
+	for _, name := range []string{"latencystats", "modules"} {
 		if want[name] || (all && name != "modules") {
 			out = append(out, infoSec{name, false})
 		}

@@ -26,7 +26,8 @@ func cmdInfo(c *conn, args [][]byte) {
 	// INFO without arguments sends.
 	sections := []infoSec{
 		{"server", true}, {"clients", true}, {"memory", true}, {"persistence", true},
-		{"stats", true}, {"replication", true}, {"cpu", true}, {"security", true}, {"keyspace", true},
+		{"stats", true}, {"replication", true}, {"cpu", true}, {"security", true},
+		{"commandstats", false}, {"errorstats", true}, {"keyspace", true},
 	}
 	var b bytes.Buffer
 	var remote map[string]string
@@ -47,6 +48,14 @@ func cmdInfo(c *conn, args [][]byte) {
 		}
 		b.WriteString("# " + strings.ToUpper(sec.name[:1]) + sec.name[1:] + "\r\n")
 		if c.s.proxied() && !localSection(sec.name) {
+			if sec.name == "commandstats" || sec.name == "errorstats" {
+				// The backend's figures, with the front door's own
+				// (refusals, the commands Redoubt answers) added.
+				var local bytes.Buffer
+				c.s.infoSection(c, &local, sec.name)
+				b.WriteString(mergeInfoSection(sec.name, []string{remote[sec.name], local.String()}))
+				continue
+			}
 			b.WriteString(remote[sec.name])
 			continue
 		}
@@ -149,6 +158,10 @@ func (s *Server) infoSection(c *conn, b *bytes.Buffer, name string) {
 			break
 		}
 		s.backendSection(kv)
+	case "commandstats":
+		s.stats.commandstats(s, b)
+	case "errorstats":
+		s.stats.errorstats(b)
 	case "keyspace":
 		c.lock()
 		for _, db := range s.eng.Keyspace() {

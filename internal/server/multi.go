@@ -248,10 +248,13 @@ func (c *conn) endExec() {
 // command was queued (Redis checks ACLs again at EXEC too).
 func (c *conn) runQueued(spec *command.Spec, args [][]byte) {
 	if !c.permit(spec, args) {
+		c.s.stats.rejectedCall(spec)
 		return
 	}
 	c.counters.commandsProcessed.Add(1)
 	h := c.s.handlers[spec.ID]
+	start, mark := c.s.clock(), c.w.Buffered()
+	defer c.measure(spec, start, mark)
 	if h == nil {
 		c.execEngine(spec, args)
 		return

@@ -59,6 +59,8 @@ type Options struct {
 	// Verifier checks passwords; instances may share one (its argon2id
 	// worker pool bounds the CPU spent on passwords). nil: a new one.
 	Verifier *auth.Verifier
+	// Monitoring is what the instance measures; nil: DefaultMonitoring.
+	Monitoring *Monitoring
 	// Now is the clock of bans and lockouts; nil: time.Now.
 	Now func() time.Time
 
@@ -94,6 +96,10 @@ type Server struct {
 	quit    chan struct{} // closed by Shutdown: ends AUTH delays
 	stepUps *stepUpGuard
 	pubsub  psRegistry // channels, patterns and their subscribers (pubsub_registry.go)
+	stats   *stats     // per-command figures, errors, latency (stats.go)
+
+	metricsMu sync.Mutex
+	metrics   *metricDescs // Prometheus descriptions (metrics.go)
 
 	countsMu sync.Mutex
 	counts   map[monitor.Type]int64 // events of this instance, for INFO
@@ -165,6 +171,10 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Monitoring == nil {
+		m := DefaultMonitoring()
+		opts.Monitoring = &m
+	}
 	log := opts.Logger.With("instance", opts.Name)
 	if opts.Events == nil {
 		opts.Events = monitor.NewRecorder(log, opts.Now)
@@ -192,6 +202,8 @@ func New(opts Options) (*Server, error) {
 		quit:     make(chan struct{}),
 		stepUps:  newStepUpGuard(),
 		counts:   map[monitor.Type]int64{},
+		stats:    newStats(opts.Table, !opts.Monitoring.Off),
+		metrics:  newMetricDescs(opts.Name),
 	}
 	if s.peerOf == nil {
 		s.peerOf = func(nc net.Conn) (netip.Addr, guard.Class) { return guard.Peer(nc.RemoteAddr()) }

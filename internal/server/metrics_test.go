@@ -1,0 +1,143 @@
+package server
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"redoubt/internal/testutil"
+)
+
+// gather scrapes the instance's collector and returns the families by
+// name.
+func gather(t *testing.T, s *Server) map[string]*dto.MetricFamily {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s.Collector())
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
+// value returns the value of the family's series whose labels include
+// want (label → value), or -1.
+func value(f *dto.MetricFamily, want map[string]string) float64 {
+	if f == nil {
+		return -1
+	}
+next:
+	for _, m := range f.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return -1
+}
+
+// TestMetricsFollowTheWire: each figure Prometheus reads moves with what
+// clients do — commands by name, errors by type, the latency histogram,
+// clients, a cross-protocol attempt, keys and memory.
+func TestMetricsFollowTheWire(t *testing.T) {
+	s := startServer(t, Options{Name: "m1"})
+	before := gather(t, s)
+	if v := value(before["redoubt_security_events_total"], map[string]string{"type": "cross_protocol", "instance": "m1"}); v != 0 {
+		t.Fatalf("cross_protocol before any attempt = %v, want a zero series", v)
+	}
+	cl := dial(t, s.Addrs()[0])
+	for i := range 5 {
+		cl.do("SET", "k"+itoa(i), "v")
+	}
+	cl.do("GET", "k1")
+	cl.do("LPUSH", "k1", "x") // WRONGTYPE
+	cl.do("CONFIG", "SET", "maxmemory", "1")
+
+	// A browser's cross-protocol request on the Redis port.
+	nc, err := net.Dial("tcp", s.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(nc, "POST / HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.ReadAll(nc)
+	nc.Close()
+
+	m := gather(t, s)
+	checks := []struct {
+		family string
+		labels map[string]string
+		want   float64
+	}{
+		{"redoubt_commands_total", map[string]string{"command": "set"}, 5},
+		{"redoubt_commands_total", map[string]string{"command": "get"}, 1},
+		{"redoubt_commands_failed_total", map[string]string{"command": "lpush"}, 1},
+		{"redoubt_commands_rejected_total", map[string]string{"command": "config|set"}, 1},
+		{"redoubt_errors_total", map[string]string{"type": "WRONGTYPE"}, 1},
+		{"redoubt_errors_total", map[string]string{"type": "ERR"}, 1},
+		{"redoubt_command_latency_seconds", nil, 7}, // set×5, get, lpush
+		{"redoubt_connected_clients", map[string]string{"instance": "m1"}, 1},
+		{"redoubt_security_events_total", map[string]string{"type": "cross_protocol"}, 1},
+		{"redoubt_keys", map[string]string{"db": "0"}, 5},
+		{"redoubt_aof_enabled", nil, 0},
+	}
+	for _, c := range checks {
+		if got := value(m[c.family], c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.family, c.labels, got, c.want)
+		}
+	}
+	if v := value(m["redoubt_memory_used_bytes"], nil); v <= 0 {
+		t.Errorf("redoubt_memory_used_bytes = %v", v)
+	}
+	h := m["redoubt_command_latency_seconds"].GetMetric()[0].GetHistogram()
+	if h.GetSampleSum() <= 0 || len(h.GetBucket()) != latencyBuckets-1 {
+		t.Errorf("latency histogram: sum %v, %d buckets", h.GetSampleSum(), len(h.GetBucket()))
+	}
+	for name := range m {
+		if !strings.HasPrefix(name, "redoubt_") {
+			t.Errorf("metric %s does not start with redoubt_", name)
+		}
+	}
+}
+
+// TestMetricsGatewayBackendUp: a gateway instance reports its backend up,
+// then down once the redis-server is gone.
+func TestMetricsGatewayBackendUp(t *testing.T) {
+	s, r := startGateway(t)
+	cl := dial(t, s.Addrs()[0])
+	cl.do("SET", "a", "1")
+	if v := value(gather(t, s)["redoubt_backend_up"], nil); v != 1 {
+		t.Fatalf("backend_up = %v with the backend running", v)
+	}
+	if v := value(gather(t, s)["redoubt_commands_total"], map[string]string{"command": "set"}); v != 1 {
+		t.Errorf("commands_total{set} = %v, want 1", v)
+	}
+	r.Stop()
+	testutil.WaitFor(t, 10*time.Second, "backend_up to drop", func() bool {
+		cl.do("GET", "a") // a command notices the broken connection
+		return value(gather(t, s)["redoubt_backend_up"], nil) == 0
+	})
+}
