@@ -97,6 +97,7 @@ type Server struct {
 	stepUps *stepUpGuard
 	pubsub  psRegistry // channels, patterns and their subscribers (pubsub_registry.go)
 	stats   *stats     // per-command figures, errors, latency (stats.go)
+	rates   rates      // instantaneous ops/s and kbps (rates.go)
 
 	metricsMu sync.Mutex
 	metrics   *metricDescs // Prometheus descriptions (metrics.go)
@@ -309,8 +310,12 @@ func (s *Server) janitor() {
 	defer t.Stop()
 	rw := time.NewTicker(time.Second)
 	defer rw.Stop()
+	rt := time.NewTicker(sampleInterval)
+	defer rt.Stop()
 	for {
 		select {
+		case <-rt.C:
+			s.sampleRates()
 		case <-t.C:
 			s.lockEvents(s.lockout.Sweep())
 		case <-rw.C:

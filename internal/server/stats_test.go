@@ -1,8 +1,10 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"redoubt/internal/testutil"
 )
@@ -17,6 +19,9 @@ func infoFields(text string) map[string]map[string]string {
 			continue
 		}
 		f := map[string]string{}
+		if !strings.Contains(val, "=") {
+			f[""] = val // a plain value
+		}
 		for _, kv := range strings.Split(val, ",") {
 			k, v, _ := strings.Cut(kv, "=")
 			f[k] = v
@@ -36,16 +41,16 @@ func TestCommandstatsErrorstatsMatchRedis(t *testing.T) {
 	s := startServer(t, Options{})
 	seq := [][]string{
 		{"SET", "k", "v"}, {"SET", "k", "v2"}, {"GET", "k"}, {"GET", "missing"},
-		{"LPUSH", "k", "x"},        // WRONGTYPE while running
-		{"GET"},                    // arity: rejected
-		{"SET", "k"},               // arity: rejected
-		{"FOOBAR", "x"},            // unknown: an error, no command
-		{"INCR", "k"},              // ERR not an integer
-		{"SELECT", "99"},           // ERR DB index out of range
+		{"LPUSH", "k", "x"}, // WRONGTYPE while running
+		{"GET"},             // arity: rejected
+		{"SET", "k"},        // arity: rejected
+		{"FOOBAR", "x"},     // unknown: an error, no command
+		{"INCR", "k"},       // ERR not an integer
+		{"SELECT", "99"},    // ERR DB index out of range
 		{"HSET", "h", "f", "v"}, {"HGET", "h", "f"}, {"HGETALL", "h"},
 		{"MULTI"}, {"INCR", "n"}, {"SET", "n2", "1"}, {"EXEC"},
 		{"MULTI"}, {"GET"}, {"EXEC"}, // EXECABORT after a refusal in the queue
-		{"CLIENT", "NOSUCH"},         // unknown subcommand
+		{"CLIENT", "NOSUCH"}, // unknown subcommand
 		{"OBJECT", "ENCODING", "k"},
 		{"ZADD", "z", "notafloat", "m"},
 	}
@@ -121,4 +126,28 @@ func TestStatsOff(t *testing.T) {
 	if got := cl.do("INFO", "commandstats"); strings.Contains(got, "cmdstat_") {
 		t.Errorf("commandstats with monitoring off: %q", got)
 	}
+}
+
+// TestInstantaneousOps: while a client sends commands, INFO stats shows
+// instantaneous_ops_per_sec well above zero; once it stops, the figure
+// falls back to the rate of the INFO polls alone.
+func TestInstantaneousOps(t *testing.T) {
+	s := startServer(t, Options{})
+	cl := dial(t, s.Addrs()[0])
+	field := func() int {
+		n, _ := strconv.Atoi(infoFields(cl.do("INFO", "stats"))["instantaneous_ops_per_sec"][""])
+		return n
+	}
+	peak := 0
+	testutil.WaitFor(t, 10*time.Second, "instantaneous_ops_per_sec above 4000", func() bool {
+		for range 500 {
+			cl.do("INCR", "n")
+		}
+		peak = field()
+		return peak > 4000
+	})
+	// Polled every 5 ms, INFO alone makes at most 200 commands a second.
+	testutil.WaitFor(t, 10*time.Second, "instantaneous_ops_per_sec to fall", func() bool {
+		return field() < peak/10
+	})
 }
