@@ -13,7 +13,7 @@
 # P16_REQUESTS (default 2000000: the -P 16 runs of the redoubt-against-itself
 # ratios; at 200000 they last ~0.2 s and the ratio is noise),
 # BENCH_ONLY (default all; a comma-separated list of redis, memory, types,
-# perimeter, control, accounts, idle, auth, durability, gateway, cluster), BENCH_OUT
+# perimeter, control, monitoring, accounts, idle, auth, durability, gateway, cluster), BENCH_OUT
 # (default bench-results). The durability section (issue 4) measures the
 # append-only file: redoubt against itself with it off, everysec and always,
 # then against redis-server with the same everysec file; the replay rate at
@@ -353,6 +353,48 @@ if want control; then
 	} | tee -a "$OUT/latest.md"
 	ratio_table "$aport" "" "$bport" ""
 	stop "$a_pid"; stop "$b_pid"
+fi
+
+# ---- Monitoring (issue 10): its cost, and a flood of cross-protocol
+# attempts ----
+if want monitoring; then
+	aport=$(free_port)
+	start_redoubt_yaml mon-on "$aport" 4096 <<-'Y'
+	    allowlist: {local: [127.0.0.0/8]}
+	Y
+	a_pid=$LAST_PID; wait_ping "$aport"
+	bport=$(free_port)
+	start_redoubt_yaml mon-off "$bport" 4096 <<-'Y'
+	    allowlist: {local: [127.0.0.0/8]}
+	monitoring:
+	  enabled: false
+	Y
+	b_pid=$LAST_PID; wait_ping "$bport"
+	{
+		echo
+		echo "Monitoring cost: A = the defaults (allowlist 127.0.0.0/8 for the flood below; per-command statistics, latency histogram, slow log, hot/big key sampling,"
+		echo "event file); B = the same build with monitoring: {enabled: false}. redis-benchmark -c $CLIENTS, -n $REQUESTS at -P 1"
+		echo "and $P16_REQUESTS at -P 16; $RATIO_ROUNDS rounds in alternating order, median (range). Target A/B ≥ 0.95."
+		echo
+		echo "| test | pipeline | A ops/s | B ops/s | A/B (per-round range) |"
+		echo "|---|---|---:|---:|---:|"
+	} | tee -a "$OUT/latest.md"
+	RATIO_TESTS=${MON_TESTS:-set get incr lpush} ratio_table "$aport" "" "$bport" ""
+	stop "$b_pid"
+	go build -o "$work/loadtool" ./scripts/loadtool
+	line=$("$work/loadtool" xproto -addr "127.0.0.1:$aport" -pid "$a_pid" -n "${XPROTO_N:-100000}" 2>"$work/xproto.err") || {
+		cat "$work/xproto.err" >&2
+		line="failed"
+	}
+	sec=$(redis-cli -p "$aport" info security | tr -d '\r' | grep -E '^(cross_protocol_attempts|ban_refused|bans_total):' | paste -sd' ' -) || true
+	ev=$(redis-cli -p "$aport" info events 2>/dev/null | tr -d '\r' | grep -E '^events_' | paste -sd' ' -) || true
+	{
+		echo
+		echo "Cross-protocol flood against A: ${XPROTO_N:-100000} connections from 127.0.0.2–250 each sending an HTTP POST,"
+		echo "32 at a time, while 50 clients GET. loadtool xproto: $line"
+		echo "A's INFO afterwards: $sec $ev"
+	} | tee -a "$OUT/latest.md"
+	stop "$a_pid"
 fi
 
 # One account with 20 rules, among them key patterns that match
