@@ -356,7 +356,7 @@ func (c *conn) exec(args [][]byte) {
 		mark := c.w.Buffered()
 		c.runHandler(h, spec, args)
 		c.unlock()
-		c.measure(spec, start, mark)
+		c.measure(spec, args, start, mark)
 		return
 	}
 	c.lock()
@@ -364,7 +364,7 @@ func (c *conn) exec(args [][]byte) {
 	start := s.clock()
 	mark := c.w.Buffered()
 	c.execEngine(spec, args)
-	c.measure(spec, start, mark)
+	c.measure(spec, args, start, mark)
 	c.ec.Raw = nil
 	if c.ec.Blocking() {
 		mark := c.w.Buffered()

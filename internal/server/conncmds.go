@@ -15,7 +15,7 @@ import (
 // concern the connection or the whole instance rather than the data.
 func (s *Server) connCommands() map[string]connHandler {
 	all := map[string]connHandler{}
-	for _, part := range []map[string]connHandler{s.baseCommands(), txCommands(), blockingCommands(), pubsubCommands()} {
+	for _, part := range []map[string]connHandler{s.baseCommands(), txCommands(), blockingCommands(), pubsubCommands(), monitorCommands()} {
 		for name, h := range part {
 			if _, dup := all[name]; dup {
 				panic("server: two handlers for " + name)

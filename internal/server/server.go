@@ -25,6 +25,7 @@ import (
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
 	"redoubt/internal/monitor"
+	"redoubt/internal/slowlog"
 	"redoubt/internal/upstream"
 )
 
@@ -98,6 +99,7 @@ type Server struct {
 	pubsub  psRegistry // channels, patterns and their subscribers (pubsub_registry.go)
 	stats   *stats     // per-command figures, errors, latency (stats.go)
 	rates   rates      // instantaneous ops/s and kbps (rates.go)
+	slow    *slowlog.Log
 
 	metricsMu sync.Mutex
 	metrics   *metricDescs // Prometheus descriptions (metrics.go)
@@ -204,6 +206,7 @@ func New(opts Options) (*Server, error) {
 		stepUps:  newStepUpGuard(),
 		counts:   map[monitor.Type]int64{},
 		stats:    newStats(opts.Table, !opts.Monitoring.Off),
+		slow:     slowlog.New(opts.Monitoring.SlowlogMaxLen, opts.Monitoring.SlowlogSlowerThan),
 		metrics:  newMetricDescs(opts.Name),
 	}
 	if s.peerOf == nil {

@@ -197,13 +197,16 @@ func (s *Server) clock() time.Time {
 
 // measure records a command the front door ran, started at start, whose
 // reply begins at mark in the output.
-func (c *conn) measure(spec *command.Spec, start time.Time, mark int) {
+func (c *conn) measure(spec *command.Spec, args [][]byte, start time.Time, mark int) {
 	st := c.s.stats
 	if !st.on {
 		return
 	}
 	d := time.Since(start)
 	st.ran(spec, d, c.failedAfter(mark))
+	if c.s.slow.Enabled(d) {
+		c.slowlogAdd(spec, args, d)
+	}
 }
 
 // commandstats writes INFO commandstats in Redis's format.
