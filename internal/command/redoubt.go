@@ -69,6 +69,20 @@ func ownSpecs() []*Spec {
 				Summary: "Prove the account's second factor (a TOTP code) for commands that need step-up authentication",
 			},
 			{
+				Name: "redoubt|hotkeys", Arity: 2,
+				Flags:      FlagAdmin | FlagLoading | FlagStale,
+				Categories: CatSlow | CatAdmin | CatDangerous,
+				Group:      "redoubt", Since: "0.1.0",
+				Summary: "List the keys sampling found hot (estimated operations per second)",
+			},
+			{
+				Name: "redoubt|bigkeys", Arity: 2,
+				Flags:      FlagAdmin | FlagLoading | FlagStale,
+				Categories: CatSlow | CatAdmin | CatDangerous,
+				Group:      "redoubt", Since: "0.1.0",
+				Summary: "List the keys sampling found big (bytes or elements)",
+			},
+			{
 				Name: "redoubt|help", Arity: 2,
 				Flags:      FlagLoading | FlagStale,
 				Categories: CatSlow | CatConnection,

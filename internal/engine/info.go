@@ -44,3 +44,24 @@ func (e *Engine) Stats() Stats {
 
 // Uptime reports how long the engine has run.
 func (e *Engine) Uptime() time.Duration { return time.Since(e.start) }
+
+// KeySize reports a key's accounted size in bytes and, for a collection,
+// its number of elements, without counting an access (big-key sampling).
+// The caller holds the lock.
+func (e *Engine) KeySize(db int, key []byte) (bytes, elements int64, ok bool) {
+	d := e.dbIndex(db)
+	if d == nil {
+		return 0, 0, false
+	}
+	v := d.keys.Get(key)
+	if v == nil {
+		return 0, 0, false
+	}
+	if v.obj == nil {
+		return int64(len(v.str)), 0, true
+	}
+	if l, ok := v.obj.(interface{ len() int }); ok {
+		elements = int64(l.len())
+	}
+	return v.obj.memory(), elements, true
+}

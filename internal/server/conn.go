@@ -17,6 +17,7 @@ import (
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
+	"redoubt/internal/keystats"
 	"redoubt/internal/monitor"
 	"redoubt/internal/resp"
 )
@@ -69,6 +70,8 @@ type conn struct {
 	// goroutine writes them, so they never bounce between cores. INFO sums
 	// them; a closing connection adds them to the server's totals.
 	counters counters
+	// keySampler picks the commands whose key is sampled (hotkeys.go).
+	keySampler keystats.Sampler
 
 	lastActive atomic.Int64 // unix nanoseconds
 	proto      atomic.Int32
@@ -340,6 +343,7 @@ func (c *conn) exec(args [][]byte) {
 	}
 	if s.proxied() {
 		s.stats.called(spec)
+		c.sampleKey(spec, args, false)
 		c.proxyExec(spec, args)
 		return
 	}
@@ -365,6 +369,7 @@ func (c *conn) exec(args [][]byte) {
 	mark := c.w.Buffered()
 	c.execEngine(spec, args)
 	c.measure(spec, args, start, mark)
+	c.sampleKey(spec, args, true)
 	c.ec.Raw = nil
 	if c.ec.Blocking() {
 		mark := c.w.Buffered()

@@ -60,6 +60,8 @@ func (s *Server) baseCommands() map[string]connHandler {
 		"bgrewriteaof":            cmdBGRewriteAOF,
 		"redoubt|stepup":          cmdRedoubtStepUp,
 		"redoubt|help":            cmdRedoubtHelp,
+		"redoubt|hotkeys":         cmdRedoubtHotKeys,
+		"redoubt|bigkeys":         cmdRedoubtBigKeys,
 	}
 }
 

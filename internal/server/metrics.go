@@ -22,6 +22,8 @@ type metricDescs struct {
 	errors, events, backendUp, nodeUp, memUsed, memMax, keys *prometheus.Desc
 	aofEnabled, aofFailing, aofSize, aofFsyncs, aofDelayed   *prometheus.Desc
 	aofRewrites, aofRewriteFailures, errorReplies            *prometheus.Desc
+	hotKeys, hotDetections, bigKeys, bigDetections, sampled  *prometheus.Desc
+	slowlogLen                                               *prometheus.Desc
 	extra                                                    []func(chan<- prometheus.Metric)
 }
 
@@ -56,6 +58,12 @@ func newMetricDescs(instance string) *metricDescs {
 		aofDelayed:         d("aof_delayed_fsyncs_total", "fsyncs slower than two seconds."),
 		aofRewrites:        d("aof_rewrites_total", "Rewrites of the append-only file."),
 		aofRewriteFailures: d("aof_rewrite_failures_total", "Rewrites that failed."),
+		hotKeys:            d("hot_keys", "Keys found hot in the last sampling window (names: REDOUBT HOTKEYS)."),
+		hotDetections:      d("hot_key_detections_total", "Times a key was found hot at the end of a sampling window."),
+		bigKeys:            d("big_keys", "Keys in the big-key list (names: REDOUBT BIGKEYS)."),
+		bigDetections:      d("big_key_detections_total", "Sampled commands whose key was over a big-key threshold."),
+		sampled:            d("keys_sampled_total", "Commands whose key was sampled for hot and big keys."),
+		slowlogLen:         d("slowlog_length", "Entries in the slow log."),
 	}
 }
 
@@ -130,6 +138,17 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		total += uint64(st.latency[latencyBuckets-1].Load())
 		ch <- prometheus.MustNewConstHistogram(m.latency, total, float64(st.latSum.Load())/1e9, buckets)
+	}
+	if s.keys != nil {
+		kc := s.keyCounts()
+		gauge(m.hotKeys, float64(kc.HotKeys))
+		counter(m.hotDetections, int64(kc.HotDetections))
+		gauge(m.bigKeys, float64(kc.BigKeys))
+		counter(m.bigDetections, int64(kc.BigDetections))
+		counter(m.sampled, int64(kc.Sampled))
+	}
+	if !s.proxied() {
+		gauge(m.slowlogLen, float64(s.slow.Len()))
 	}
 	errs := st.errorCounts()
 	for _, k := range slices.Sorted(maps.Keys(errs)) {

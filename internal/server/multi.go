@@ -257,6 +257,7 @@ func (c *conn) runQueued(spec *command.Spec, args [][]byte) {
 	defer c.measure(spec, args, start, mark)
 	if h == nil {
 		c.execEngine(spec, args)
+		c.sampleKey(spec, args, true)
 		return
 	}
 	if spec.Name == "auth" || spec.Name == "hello" {

@@ -24,6 +24,7 @@ import (
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
 	"redoubt/internal/guard"
+	"redoubt/internal/keystats"
 	"redoubt/internal/monitor"
 	"redoubt/internal/slowlog"
 	"redoubt/internal/upstream"
@@ -100,6 +101,7 @@ type Server struct {
 	stats   *stats     // per-command figures, errors, latency (stats.go)
 	rates   rates      // instantaneous ops/s and kbps (rates.go)
 	slow    *slowlog.Log
+	keys    *keystats.Stats // hot and big keys (hotkeys.go); nil when monitoring is off
 
 	metricsMu sync.Mutex
 	metrics   *metricDescs // Prometheus descriptions (metrics.go)
@@ -207,6 +209,7 @@ func New(opts Options) (*Server, error) {
 		counts:   map[monitor.Type]int64{},
 		stats:    newStats(opts.Table, !opts.Monitoring.Off),
 		slow:     slowlog.New(opts.Monitoring.SlowlogMaxLen, opts.Monitoring.SlowlogSlowerThan),
+		keys:     newKeyStats(opts.Monitoring),
 		metrics:  newMetricDescs(opts.Name),
 	}
 	if s.peerOf == nil {
