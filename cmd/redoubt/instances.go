@@ -113,11 +113,11 @@ func (sh *shared) security(inst config.Instance) (server.Security, error) {
 // without a restart to every running instance. A file with errors changes
 // nothing. The flags (listen, data, backend) are applied again; a backend
 // changes only with a restart.
-func reload(log *slog.Logger, sh *shared, servers []*server.Server, sf *serverFlags) {
+func reload(log *slog.Logger, sh *shared, servers []*server.Server, sf *serverFlags) *config.Config {
 	path := *sf.cfgPath
 	if path == "" {
 		log.Info("SIGHUP: no configuration file to reload")
-		return
+		return nil
 	}
 	cfg, err := config.Load(path)
 	if err == nil {
@@ -125,7 +125,7 @@ func reload(log *slog.Logger, sh *shared, servers []*server.Server, sf *serverFl
 	}
 	if err != nil {
 		log.Error("SIGHUP: configuration not reloaded", "err", err)
-		return
+		return nil
 	}
 	byName := map[string]config.Instance{}
 	for _, inst := range cfg.Instances {
@@ -150,4 +150,5 @@ func reload(log *slog.Logger, sh *shared, servers []*server.Server, sf *serverFl
 		}
 		log.Info("configuration reloaded", "instance", s.Name())
 	}
+	return cfg
 }

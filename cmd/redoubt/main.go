@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return checkAOF(args[1:], stdout, stderr)
 		case "import-rdb":
 			return importRDB(args[1:], stdout, stderr)
+		case "scan":
+			return scanCmd(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
@@ -107,9 +109,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		servers = append(servers, s)
 	}
-	adm, err := startAdmin(cfg.Admin, servers, log)
+	scanner := newScanning(log, shared.events, cfg, servers)
+	scanCtx, stopScans := context.WithCancel(context.Background())
+	scansDone := make(chan struct{})
+	go func() {
+		defer close(scansDone)
+		scanner.run(scanCtx, cfg.Monitoring.ScanInterval)
+	}()
+	stopScanner := func() {
+		stopScans()
+		<-scansDone
+	}
+	adm, err := startAdmin(cfg.Admin, servers, log, scanner)
 	if err != nil {
 		log.Error("cannot start the admin listener", "listen", cfg.Admin.Listen, "err", err)
+		stopScanner()
 		stopAll()
 		return 1
 	}
@@ -122,11 +136,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	got := <-sig
 	for got == syscall.SIGHUP {
-		reload(log, shared, servers, sf)
+		if c := reload(log, shared, servers, sf); c != nil {
+			scanner.cfg.Store(c)
+		}
 		got = <-sig
 	}
 	log.Info("shutting down", "signal", got.String())
 	signal.Stop(sig)
+	stopScanner()
 	if adm != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = adm.Shutdown(ctx)
@@ -220,6 +237,8 @@ Usage:
   redoubt import-rdb [--force] [--databases N] --data DIR FILE.rdb
                              make a Redis dump.rdb (RDB 9–11) the starting data of a
                              stopped instance
+  redoubt scan [flags] [--json] [--fail-on SEVERITY]
+                             scan the configuration and its backends for risks
   (check-aof and import-rdb also take --config FILE [--instance NAME]
   instead of --data; each has its own --help)
 

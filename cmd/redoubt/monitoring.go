@@ -30,7 +30,7 @@ func serverMonitoring(m config.Monitoring) *server.Monitoring {
 
 // startAdmin starts the admin listener with every instance's metrics, or
 // returns nil when the configuration turns it off.
-func startAdmin(cfg config.Admin, servers []*server.Server, log *slog.Logger) (*admin.Server, error) {
+func startAdmin(cfg config.Admin, servers []*server.Server, log *slog.Logger, extra ...prometheus.Collector) (*admin.Server, error) {
 	if cfg.Off {
 		return nil, nil
 	}
@@ -39,6 +39,7 @@ func startAdmin(cfg config.Admin, servers []*server.Server, log *slog.Logger) (*
 	for _, s := range servers {
 		reg.MustRegister(s.Collector())
 	}
+	reg.MustRegister(extra...)
 	opts := admin.Options{Listen: cfg.Listen, MetricsToken: cfg.MetricsToken, Gatherer: reg, Logger: log}
 	if cfg.TLS != nil {
 		tc, err := tlsconf.New(*cfg.TLS, log.With("listener", "admin"))

@@ -40,6 +40,15 @@ const (
 	BackendUp       Type = "backend_up"       // the backend answers again
 )
 
+// The event types of the scanner, the console and the event file.
+const (
+	ScanFinding      Type = "scan_finding"       // the scanner found a weakness
+	AdminLogin       Type = "admin_login"        // an operator logged in to the console
+	AdminLoginFailed Type = "admin_login_failed" // a console login was refused
+	AdminChange      Type = "admin_change"       // an operator changed the configuration
+	EventsDropped    Type = "events_dropped"     // events lost before reaching the event file
+)
+
 // Event is one security-relevant event. Addr is the peer ("ip:port", or the
 // socket path for unix sockets); Detail never holds a secret.
 type Event struct {
@@ -49,6 +58,9 @@ type Event struct {
 	Addr     string
 	Account  string
 	Detail   string
+	// Fields holds optional extra data (before and after values, the
+	// operator, a finding's id). Like Detail it never holds a secret.
+	Fields map[string]string
 }
 
 // Sink receives events. Record must not block for long: it runs on the

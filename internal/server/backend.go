@@ -170,3 +170,12 @@ func (s *Server) gatewayCommands() map[string]connHandler {
 	}
 	return all
 }
+
+// ManagedTarget is the address and credentials of the redis-server a
+// managed instance runs, for the scanner; false for other instances.
+func (s *Server) ManagedTarget() (upstream.Target, bool) {
+	if s.managed == nil {
+		return upstream.Target{}, false
+	}
+	return s.managed.Target(), true
+}
