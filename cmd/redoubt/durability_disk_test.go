@@ -312,6 +312,11 @@ func TestIsolationOfDataDirectories(t *testing.T) {
 					t.Errorf("%s changed mode: %v, was %v", p, mode, before[p])
 				}
 			case p == "d":
+			case p == filepath.Join("d", "events"):
+				// The event file's directory (internal/eventlog).
+				if !mode.IsDir() || mode.Perm() != 0o700 {
+					t.Errorf("%s has mode %v, want a directory of mode 0700", p, mode)
+				}
 			case strings.HasPrefix(p, "d"+string(filepath.Separator)):
 				files++
 				if !mode.IsRegular() || mode.Perm()&0o077 != 0 {

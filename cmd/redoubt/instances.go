@@ -21,6 +21,7 @@ type shared struct {
 	tls      map[string]*tlsconf.Config
 	// monitoring is what every instance measures (nil: the defaults).
 	monitoring *server.Monitoring
+	eventFiles server.EventFiles
 }
 
 func newShared(log *slog.Logger) *shared {
@@ -57,6 +58,7 @@ func (sh *shared) options(inst config.Instance, table *command.Table) (server.Op
 		Events:     sh.events,
 		Verifier:   sh.verifier,
 		Monitoring: sh.monitoring,
+		EventFiles: sh.eventFiles,
 	}, nil
 }
 

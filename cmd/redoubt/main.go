@@ -40,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return importRDB(args[1:], stdout, stderr)
 		case "scan":
 			return scanCmd(args[1:], stdout, stderr)
+		case "events":
+			return events(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("redoubt", flag.ContinueOnError)
@@ -73,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	table := command.New()
 	shared := newShared(log)
 	shared.monitoring = serverMonitoring(cfg.Monitoring)
+	shared.eventFiles = server.EventFiles(cfg.Monitoring.Events)
 	var servers []*server.Server
 	// stopAll shuts every instance down at once, so each has the whole
 	// grace period to finish its commands.
@@ -239,6 +242,9 @@ Usage:
                              stopped instance
   redoubt scan [flags] [--json] [--fail-on SEVERITY]
                              scan the configuration and its backends for risks
+  redoubt events verify --data DIR
+                             check the hash chain of an instance's event log
+                             (redoubt events list prints it; see redoubt events --help)
   (check-aof and import-rdb also take --config FILE [--instance NAME]
   instead of --data; each has its own --help)
 

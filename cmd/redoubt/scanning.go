@@ -84,17 +84,34 @@ func (sc *scanning) report(fs []scan.Finding) {
 		if p, ok := prev[k]; ok && p.Severity == f.Severity {
 			continue
 		}
-		sc.events.Record(monitor.Event{Type: monitor.ScanFinding, Instance: f.Instance, Detail: f.ID + ": " + f.Title,
+		sc.record(f.Instance, monitor.Event{Type: monitor.ScanFinding, Detail: f.ID + ": " + f.Title,
 			Fields: map[string]string{"id": f.ID, "severity": f.Severity.String(), "node": f.Node, "evidence": f.Evidence, "remedy": f.Remedy}})
 	}
 	for k, p := range prev {
 		if _, ok := now[k]; !ok {
-			sc.events.Record(monitor.Event{Type: monitor.ScanFinding, Instance: p.Instance, Detail: p.ID + ": resolved",
+			sc.record(p.Instance, monitor.Event{Type: monitor.ScanFinding, Detail: p.ID + ": resolved",
 				Fields: map[string]string{"id": p.ID, "severity": "resolved", "node": p.Node}})
 		}
 	}
 	worst, _ := scan.Worst(fs)
 	sc.log.Info("security scan", "findings", len(fs), "worst", worst.String())
+}
+
+// record records a finding's event in its instance's event file; a
+// finding of the whole process (the admin listener) goes to every
+// instance's.
+func (sc *scanning) record(instance string, ev monitor.Event) {
+	found := false
+	for _, s := range sc.servers {
+		if instance == "" || s.Name() == instance {
+			s.RecordEvent(ev)
+			found = true
+		}
+	}
+	if !found {
+		ev.Instance = instance
+		sc.events.Record(ev)
+	}
 }
 
 // Findings returns the last scan's findings, most severe first.

@@ -56,9 +56,11 @@ func connState(name string) bool {
 func ownSpecs() []*Spec {
 	return []*Spec{{
 		Name: "redoubt", Arity: -2,
-		Flags:      FlagLoading | FlagStale,
-		Categories: CatSlow | CatConnection,
-		Group:      "redoubt", Since: "0.1.0",
+		Flags: FlagLoading | FlagStale,
+		// No category: a category rule (+@slow, +@connection) on a
+		// container carries all its subcommands along, and HOTKEYS and
+		// BIGKEYS show key names, for @admin accounts only.
+		Group: "redoubt", Since: "0.1.0",
 		Summary: "A container for Redoubt's own commands",
 		Subcommands: []*Spec{
 			{

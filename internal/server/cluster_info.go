@@ -66,9 +66,17 @@ func mergeInfoSection(name string, parts []string) string {
 				order = append(order, k)
 				continue
 			}
-			if additiveInfoField(k) {
+			// A commandstats, errorstats or keyspace line is named after
+			// a command, an error or a database, not after what it
+			// measures: its pairs decide (cmdstat_expiretime adds up).
+			if additiveInfoField(k) || name == "commandstats" || name == "errorstats" || name == "keyspace" {
 				f.val = sumInfoValue(f.val, v)
 			}
+		}
+	}
+	if name == "commandstats" {
+		for _, f := range fields {
+			f.val = perCallAgain(f.val)
 		}
 	}
 	var b strings.Builder
@@ -82,6 +90,34 @@ func mergeInfoSection(name string, parts []string) string {
 		fmt.Fprintf(&b, "%s:%s\r\n", f.key, f.val)
 	}
 	return b.String()
+}
+
+// perCallAgain sets usec_per_call of a summed commandstats line to its
+// usec divided by its calls.
+func perCallAgain(line string) string {
+	pairs := strings.Split(line, ",")
+	var usec, calls float64
+	at := -1
+	for i, p := range pairs {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "usec":
+			usec, _ = strconv.ParseFloat(v, 64)
+		case "calls":
+			calls, _ = strconv.ParseFloat(v, 64)
+		case "usec_per_call":
+			at = i
+		}
+	}
+	if at < 0 {
+		return line
+	}
+	per := 0.0
+	if calls > 0 {
+		per = usec / calls
+	}
+	pairs[at] = "usec_per_call=" + strconv.FormatFloat(per, 'f', 2, 64)
+	return strings.Join(pairs, ",")
 }
 
 // additiveInfoField reports whether an INFO field adds up across nodes.

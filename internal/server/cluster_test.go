@@ -809,7 +809,7 @@ func TestMergeInfoSection(t *testing.T) {
 	}
 	cs := mergeInfoSection("commandstats", []string{"cmdstat_get:calls=2,usec=10,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n",
 		"cmdstat_get:calls=3,usec=30,usec_per_call=10.00,rejected_calls=1,failed_calls=0\r\n"})
-	if cs != "cmdstat_get:calls=5,usec=40,usec_per_call=5.00,rejected_calls=1,failed_calls=0\r\n" {
+	if cs != "cmdstat_get:calls=5,usec=40,usec_per_call=8.00,rejected_calls=1,failed_calls=0\r\n" { // 40 µs / 5 calls
 		t.Errorf("commandstats: %q", cs)
 	}
 	rp := mergeInfoSection("replication", []string{"role:master\r\nconnected_slaves:1\r\nslave0:ip=x\r\nmaster_replid:abc\r\n", "role:master\r\nconnected_slaves:1\r\nslave0:ip=y\r\n"})

@@ -187,6 +187,7 @@ func (c *conn) serve() {
 				c.s.log.Debug("protocol error", "client", c.raddr, "err", pe.Msg)
 				c.w.WriteError(pe.Reply())
 				c.counters.errorReplies.Add(1)
+				c.s.stats.failedWith([]byte(pe.Reply()))
 			}
 			c.unlock()
 			_ = c.flush()

@@ -118,7 +118,9 @@ func (s *Server) event(t monitor.Type, addr, account, detail string) {
 	s.countsMu.Lock()
 	s.counts[t]++
 	s.countsMu.Unlock()
-	s.events.Record(monitor.Event{Time: s.now(), Type: t, Instance: s.opts.Name, Addr: addr, Account: account, Detail: detail})
+	ev := monitor.Event{Time: s.now(), Type: t, Instance: s.opts.Name, Addr: addr, Account: account, Detail: detail}
+	s.events.Record(ev)
+	s.appendEvent(ev)
 }
 
 // eventCount reports how many events of type t this instance recorded.
@@ -153,6 +155,7 @@ func (s *Server) infoSecurity(c *conn, kv func(string, any)) {
 	kv("auth_locks", s.eventCount(monitor.AuthLocked))
 	kv("auth_timeouts", s.eventCount(monitor.AuthTimeout))
 	kv("commands_refused", s.commandsRefused.Load())
+	s.eventFileInfo(kv)
 	bans := s.bans.List()
 	kv("banned_addresses", len(bans))
 	for i, b := range bans {

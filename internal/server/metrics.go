@@ -24,6 +24,7 @@ type metricDescs struct {
 	aofRewrites, aofRewriteFailures, errorReplies            *prometheus.Desc
 	hotKeys, hotDetections, bigKeys, bigDetections, sampled  *prometheus.Desc
 	slowlogLen                                               *prometheus.Desc
+	evWritten, evDropped, evErrors, evFailing, evBytes       *prometheus.Desc
 	extra                                                    []func(chan<- prometheus.Metric)
 }
 
@@ -64,6 +65,11 @@ func newMetricDescs(instance string) *metricDescs {
 		bigDetections:      d("big_key_detections_total", "Sampled commands whose key was over a big-key threshold."),
 		sampled:            d("keys_sampled_total", "Commands whose key was sampled for hot and big keys."),
 		slowlogLen:         d("slowlog_length", "Entries in the slow log."),
+		evWritten:          d("eventlog_written_total", "Entries written to the event file."),
+		evDropped:          d("eventlog_dropped_total", "Events that did not reach the event file (queue full, disk failing)."),
+		evErrors:           d("eventlog_write_errors_total", "Failed writes or fsyncs of the event file."),
+		evFailing:          d("eventlog_failing", "1 while the event file cannot be written."),
+		evBytes:            d("eventlog_bytes", "Size of the event files kept."),
 	}
 }
 
@@ -192,6 +198,7 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 		s.aofMetrics(gauge, counter)
 	}
 
+	s.eventFileMetrics(ch)
 	s.metricsMu.Lock()
 	extra := slices.Clone(m.extra)
 	s.metricsMu.Unlock()

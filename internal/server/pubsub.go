@@ -84,6 +84,7 @@ func (c *conn) pubsubIntercept(spec *command.Spec, args [][]byte) bool {
 			return false // the arity error, from the usual PING
 		}
 		c.counters.commandsProcessed.Add(1)
+		c.s.stats.called(spec)
 		c.lastCmd.Store(spec)
 		c.w.WriteArray(2)
 		c.w.WriteBulkString("pong")
@@ -94,6 +95,7 @@ func (c *conn) pubsubIntercept(spec *command.Spec, args [][]byte) bool {
 		}
 		return true
 	}
+	c.s.stats.rejectedCall(spec)
 	c.replyError(subscriberModeBefore + spec.Name + subscriberModeAfter)
 	return true
 }

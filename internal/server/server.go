@@ -23,6 +23,7 @@ import (
 	"redoubt/internal/cluster"
 	"redoubt/internal/command"
 	"redoubt/internal/engine"
+	"redoubt/internal/eventlog"
 	"redoubt/internal/guard"
 	"redoubt/internal/keystats"
 	"redoubt/internal/monitor"
@@ -63,6 +64,9 @@ type Options struct {
 	Verifier *auth.Verifier
 	// Monitoring is what the instance measures; nil: DefaultMonitoring.
 	Monitoring *Monitoring
+	// EventFiles is the rotation and retention of the event file in
+	// DataDir/events (eventfile.go).
+	EventFiles EventFiles
 	// Now is the clock of bans and lockouts; nil: time.Now.
 	Now func() time.Time
 
@@ -102,6 +106,7 @@ type Server struct {
 	rates   rates      // instantaneous ops/s and kbps (rates.go)
 	slow    *slowlog.Log
 	keys    *keystats.Stats // hot and big keys (hotkeys.go); nil when monitoring is off
+	evlog   *eventlog.Log   // the event file (eventfile.go); nil without a data directory
 
 	metricsMu sync.Mutex
 	metrics   *metricDescs // Prometheus descriptions (metrics.go)
@@ -238,9 +243,11 @@ func New(opts Options) (*Server, error) {
 		s.eng.Close()
 		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
 	}
+	s.openEventFile(opts)
 	if err := s.openBackend(opts); err != nil {
 		s.eng.Close()
 		_ = s.closeStore()
+		s.closeEventFile()
 		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
 	}
 	return s, nil
@@ -467,6 +474,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.eng.Close()
 	s.closeBackend(ctx)
+	s.closeEventFile()
 	if serr := s.closeStore(); serr != nil {
 		s.log.Error("closing the data directory", "instance", s.opts.Name, "err", serr)
 		if err == nil {

@@ -122,11 +122,16 @@ func redactArgs(spec *command.Spec, args [][]byte) [][]byte {
 			hide(i)
 		}
 	case "hello":
-		for i := 1; i < len(args); i++ {
-			if bytes.EqualFold(args[i], []byte("auth")) {
+		// HELLO protover [AUTH user pass] [SETNAME name]: parsed as HELLO
+		// parses it, so a client named "auth" hides nothing else.
+		for i := 2; i < len(args); i++ {
+			switch {
+			case bytes.EqualFold(args[i], []byte("auth")):
 				hide(i + 1)
 				hide(i + 2)
 				i += 2
+			case bytes.EqualFold(args[i], []byte("setname")):
+				i++
 			}
 		}
 	case "migrate":
