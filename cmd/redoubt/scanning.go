@@ -66,7 +66,12 @@ func (sc *scanning) options() scan.Options {
 	return scan.Options{Config: sc.cfg.Load(), Logger: sc.log, Managed: managed}
 }
 
-func findingKey(f scan.Finding) string { return f.ID + "\x00" + f.Instance + "\x00" + f.Node }
+// findingKey tells findings apart: one rule may find several things on
+// one instance (two weak accounts, two plain-text addresses), which
+// differ in their title or evidence.
+func findingKey(f scan.Finding) string {
+	return f.ID + "\x00" + f.Instance + "\x00" + f.Node + "\x00" + f.Title + "\x00" + f.Evidence
+}
 
 // report records the findings of one scan.
 func (sc *scanning) report(fs []scan.Finding) {

@@ -36,13 +36,13 @@ func (c *conn) permit(spec *command.Spec, args [][]byte) bool {
 		if spec.Has(command.FlagNoAuth) || spec.Name == "quit" {
 			return true
 		}
-		c.replyError(noAuthReply)
+		c.refuse(spec, noAuthReply)
 		return false
 	}
 	if c.pol.disabled[spec.ID] {
 		c.s.commandsRefused.Add(1)
 		c.s.event(monitor.CommandRefused, c.raddr, c.acct.name, spec.Name+": disabled")
-		c.replyError(disabledError(spec))
+		c.refuse(spec, disabledError(spec))
 		return false
 	}
 	if c.acct.open || spec.Has(command.FlagNoAuth) || selfService(spec) {
@@ -52,16 +52,27 @@ func (c *conn) permit(spec *command.Spec, args [][]byte) bool {
 		c.s.commandsRefused.Add(1)
 		c.s.aclLog.AddDenial(d, acl.ContextTopLevel, c.acct.name, c.info())
 		c.s.event(monitor.CommandRefused, c.raddr, c.acct.name, spec.Name+": "+d.Reason.String())
-		c.replyError(d.Error(spec, args))
+		c.refuse(spec, d.Error(spec, args))
 		return false
 	}
 	if c.acct.stepup[spec.ID] && !c.s.now().Before(c.stepUpUntil) {
 		c.s.commandsRefused.Add(1)
 		c.s.event(monitor.CommandRefused, c.raddr, c.acct.name, spec.Name+": step-up needed")
-		c.replyError(stepUpReply)
+		c.refuse(spec, stepUpReply)
 		return false
 	}
 	return true
+}
+
+// refuse answers a command the policy refused. A refused EXEC ends the
+// transaction, as Redis's rejectCommand does: "EXECABORT Transaction
+// discarded because of: …", the queue and the WATCHes dropped.
+func (c *conn) refuse(spec *command.Spec, msg string) {
+	if spec.Name == "exec" {
+		c.abortTx()
+		msg = "EXECABORT Transaction discarded because of: " + msg
+	}
+	c.replyError(msg)
 }
 
 // selfService reports commands every account may run whatever its rules:

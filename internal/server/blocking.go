@@ -53,12 +53,14 @@ func (c *conn) unblocked() {
 }
 
 // waitBlocked waits until the command the connection just ran, which
-// blocked, is answered, and appends the answer to the writer. It is
-// called and returns with the engine lock held. A connection that is
+// blocked, is answered, and appends the answer to the writer; it returns
+// where the answer begins in the writer (mark when it was answered at
+// once: the replies before it are flushed while it waits). It is called
+// and returns with the engine lock held. A connection that is
 // killed, shut down or whose peer leaves is marked to close.
-func (c *conn) waitBlocked() {
+func (c *conn) waitBlocked(mark int) int {
 	if c.ec.FinishBlock() {
-		return // served at once
+		return mark // served at once
 	}
 	c.blk.blocked.Store(true)
 	defer c.blk.blocked.Store(false)
@@ -69,6 +71,7 @@ func (c *conn) waitBlocked() {
 	c.unlock()
 	c.lastActive.Store(time.Now().UnixNano())
 	werr := c.flush() // the replies of the commands before this one
+	mark = c.w.Buffered()
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -110,7 +113,7 @@ func (c *conn) waitBlocked() {
 			c.ec.Unblock(engine.UnblockDrop)
 			c.ec.FinishBlock()
 			c.closeAfter = true
-			return
+			return c.w.Buffered()
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			c.ec.Unblock(engine.UnblockTimeout)
@@ -121,11 +124,13 @@ func (c *conn) waitBlocked() {
 		if c.woken.Swap(false) {
 			c.onWake() // pub/sub messages arrive while blocked
 			werr = c.flush()
+			mark = c.w.Buffered()
 		}
 	}
 	if !c.killed.Load() && !c.stopping.Load() {
 		_ = c.nc.SetReadDeadline(c.deadline)
 	}
+	return mark
 }
 
 // closeBlocked drops a blocked command of a connection that closes.

@@ -343,9 +343,9 @@ func (c *conn) exec(args [][]byte) {
 		return
 	}
 	if s.proxied() {
-		s.stats.called(spec)
 		c.sampleKey(spec, args, false)
 		c.proxyExec(spec, args)
+		s.stats.called(spec) // after: INFO's own call is not in its reply, as in Redis
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -373,9 +373,7 @@ func (c *conn) exec(args [][]byte) {
 	c.sampleKey(spec, args, true)
 	c.ec.Raw = nil
 	if c.ec.Blocking() {
-		mark := c.w.Buffered()
-		c.waitBlocked()
-		c.countError(mark)
+		c.countError(c.waitBlocked(c.w.Buffered()))
 	}
 	c.batch++
 	if c.batch >= maxBatch {

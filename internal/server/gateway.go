@@ -151,6 +151,7 @@ func (c *conn) gwSync() {
 		c.clMergeReplies(mark)
 		g.cl.merges = g.cl.merges[:0]
 	}
+	c.counters.errorReplies.Add(g.sink.TakeErrors())
 	g.outstanding = 0
 	g.conns = g.conns[:0]
 	g.cl.sent = g.cl.sent[:0]
@@ -322,9 +323,16 @@ func (c *conn) gwExec(spec *command.Spec, args [][]byte) {
 		return
 	}
 	if c.proto.Load() == 2 && g.subscribed() && !isPubsub && !subscriberModeAllowed(spec.Name) {
+		if s.handlers[spec.ID] != nil {
+			// Redoubt's own commands never reach the backend: AUTH and
+			// HELLO carry the client's password, REDOUBT STEPUP its code.
+			// Refused with Redis's words, after the replies before it.
+			s.stats.rejectedCall(spec)
+			c.replyError(subscriberModeBefore + spec.Name + subscriberModeAfter)
+			return
+		}
 		// RESP2 subscriber mode: the backend refuses it, with Redis's
-		// words, after the messages that came before it — also the
-		// commands Redoubt would answer itself.
+		// words, after the messages that came before it.
 		c.gwSend(g.pinned, c.gwFrame(args), 1, false)
 		return
 	}

@@ -31,18 +31,25 @@ func cmdInfo(c *conn, args [][]byte) {
 	}
 	var b bytes.Buffer
 	var remote map[string]string
-	switch {
-	case c.s.gw != nil:
-		remote = c.s.backendInfo()
-		sections = gatewaySections(sections, want, all)
-	case c.s.cl != nil:
-		remote = c.s.clusterInfo()
+	if c.s.proxied() {
 		sections = gatewaySections(sections, want, all)
 	}
+	chosen := sections[:0]
+	needRemote := false
 	for _, sec := range sections {
-		if !all && !want[sec.name] && !(want["default"] && sec.dflt) {
-			continue
+		if all || want[sec.name] || (want["default"] && sec.dflt) {
+			chosen = append(chosen, sec)
+			needRemote = needRemote || (c.s.proxied() && !localSection(sec.name))
 		}
+	}
+	// The backend is asked only for the sections it holds.
+	switch {
+	case needRemote && c.s.gw != nil:
+		remote = c.s.backendInfo()
+	case needRemote && c.s.cl != nil:
+		remote = c.s.clusterInfo()
+	}
+	for _, sec := range chosen {
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
@@ -53,7 +60,7 @@ func cmdInfo(c *conn, args [][]byte) {
 				// (refusals, the commands Redoubt answers) added.
 				var local bytes.Buffer
 				c.s.infoSection(c, &local, sec.name)
-				b.WriteString(mergeInfoSection(sec.name, []string{remote[sec.name], local.String()}))
+				b.WriteString(mergeInfoSection(sec.name, []string{c.s.backendOnly(remote[sec.name]), local.String()}))
 				continue
 			}
 			b.WriteString(remote[sec.name])
@@ -62,6 +69,23 @@ func cmdInfo(c *conn, args [][]byte) {
 		c.s.infoSection(c, &b, sec.name)
 	}
 	c.w.WriteVerbatim("txt", b.String())
+}
+
+// backendOnly drops from a backend's commandstats the commands Redoubt
+// answers itself: the backend counts only Redoubt's own use of them (its
+// INFO, CLIENT SETNAME when it connects), never a client's.
+func (s *Server) backendOnly(section string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(section, "\r\n") {
+		if name, ok := strings.CutPrefix(line, "cmdstat_"); ok {
+			name, _, _ = strings.Cut(name, ":")
+			if spec := s.lookupName(name); spec != nil && s.handlers[spec.ID] != nil {
+				continue
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // infoSec is an INFO section; dflt marks the ones INFO without

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -102,12 +103,19 @@ func (*collector) Describe(chan<- *prometheus.Desc) {}
 func (col *collector) Collect(ch chan<- prometheus.Metric) {
 	s := (*Server)(col)
 	m := s.metrics
-	counter := func(d *prometheus.Desc, v int64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	// A label value a backend chose (a cluster node's address) may be
+	// anything: it is made valid UTF-8, and a series that still cannot
+	// be built is left out rather than failing the whole scrape.
+	send := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
+		for i, l := range labels {
+			labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+		}
+		if m, err := prometheus.NewConstMetric(d, t, v, labels...); err == nil {
+			ch <- m
+		}
 	}
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
+	counter := func(d *prometheus.Desc, v int64, labels ...string) { send(d, prometheus.CounterValue, float64(v), labels...) }
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { send(d, prometheus.GaugeValue, v, labels...) }
 	b2f := func(b bool) float64 {
 		if b {
 			return 1
@@ -133,7 +141,7 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(m.commands, calls, spec.Name)
 		counter(m.cmdRejected, rej, spec.Name)
 		counter(m.cmdFailed, failed, spec.Name)
-		ch <- prometheus.MustNewConstMetric(m.cmdSeconds, prometheus.CounterValue, float64(cs.nanos.Load())/1e9, spec.Name)
+		send(m.cmdSeconds, prometheus.CounterValue, float64(cs.nanos.Load())/1e9, spec.Name)
 	}
 	if st.on {
 		buckets := map[float64]uint64{}

@@ -129,6 +129,35 @@ func (c *conn) txFlag() {
 	c.tx.mem.Store(0)
 }
 
+// abortTx ends the connection's transaction and drops its WATCHes,
+// whatever the backend, without a reply of its own.
+func (c *conn) abortTx() {
+	if !c.s.proxied() {
+		c.discardTx()
+		return
+	}
+	g := &c.gw
+	switch {
+	case c.s.cl != nil:
+		g.multi, g.dirty = false, false
+		g.cl.txSlot, g.cl.txBuf, g.cl.txCount = -1, g.cl.txBuf[:0], 0
+		if !g.watch {
+			return
+		}
+		c.gwSend(g.pinned, c.gwFrame([][]byte{[]byte("UNWATCH")}), 1, true)
+		g.cl.watchSlot = -1
+	case g.multi:
+		c.gwSend(g.pinned, c.gwFrame([][]byte{[]byte("DISCARD")}), 1, true)
+	case g.watch:
+		c.gwSend(g.pinned, c.gwFrame([][]byte{[]byte("UNWATCH")}), 1, true)
+	default:
+		return
+	}
+	c.gwSync()
+	g.multi, g.dirty, g.watch = false, false, false
+	c.gwMaybeRelease()
+}
+
 // discardTx ends the transaction and drops the WATCHes.
 func (c *conn) discardTx() {
 	c.tx.multi = false

@@ -123,8 +123,15 @@ func redactArgs(spec *command.Spec, args [][]byte) [][]byte {
 		}
 	case "hello":
 		// HELLO protover [AUTH user pass] [SETNAME name]: parsed as HELLO
-		// parses it, so a client named "auth" hides nothing else.
-		for i := 2; i < len(args); i++ {
+		// parses it, so a client named "auth" hides nothing else; a
+		// HELLO that forgot its protover still has its password hidden.
+		from := 1
+		if len(args) > 1 {
+			if _, ok := resp.ParseInt(args[1]); ok {
+				from = 2
+			}
+		}
+		for i := from; i < len(args); i++ {
 			switch {
 			case bytes.EqualFold(args[i], []byte("auth")):
 				hide(i + 1)

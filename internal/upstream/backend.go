@@ -451,7 +451,7 @@ func (b *Backend) handshake(nc net.Conn, proto int, dedicated bool) (int64, erro
 			return 0, fmt.Errorf("%s: %w", s.name, err)
 		}
 		if v.Type == resp.TypeError || v.Type == resp.TypeBlobError {
-			return 0, fmt.Errorf("%s: %s", s.name, v.Str)
+			return 0, fmt.Errorf("%s: %s", s.name, t.redactAuthError(v.Str))
 		}
 		switch s.name {
 		case "INFO":

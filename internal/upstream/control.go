@@ -33,6 +33,23 @@ func dialTarget(ctx context.Context, t Target) (net.Conn, error) {
 	return nc, nil
 }
 
+// controlMaxValue bounds one reply on the control path: a topology or a
+// probe's answer is kilobytes; a backend that sends more is refused
+// instead of filling memory (a decoded value costs some 72 bytes per
+// element, however small on the wire).
+const (
+	controlMaxValue = 2 << 20
+	controlMaxArgs  = 1 << 16
+)
+
+func controlLimits() resp.Limits {
+	l := resp.DefaultLimits()
+	l.MaxValue = controlMaxValue
+	l.MaxBulk = controlMaxValue
+	l.MaxArgs = controlMaxArgs
+	return l
+}
+
 // Do runs commands on a connection of its own to t — logged in, in
 // RESP2 — and returns their replies: a control path (the cluster's
 // topology, probes), not the data path. ctx bounds it all; an error reply
@@ -62,14 +79,14 @@ func Do(ctx context.Context, t Target, cmds ...[][]byte) ([]resp.Value, error) {
 	if _, err := nc.Write(out); err != nil {
 		return nil, err
 	}
-	rd := resp.NewReader(bufio.NewReader(nc), resp.DefaultLimits())
+	rd := resp.NewReader(bufio.NewReader(nc), controlLimits())
 	if t.Password != "" {
 		v, err := rd.ReadValue()
 		if err != nil {
 			return nil, fmt.Errorf("AUTH: %w", err)
 		}
 		if v.Type == resp.TypeError {
-			return nil, fmt.Errorf("AUTH: %s", v.Str)
+			return nil, fmt.Errorf("AUTH: %s", t.redactAuthError(v.Str))
 		}
 	}
 	vals := make([]resp.Value, 0, len(cmds))
@@ -79,7 +96,7 @@ func Do(ctx context.Context, t Target, cmds ...[][]byte) ([]resp.Value, error) {
 			return nil, err
 		}
 		// A Value points into the reader's buffer: decode a copy.
-		v, err := resp.NewReader(bytes.NewReader(bytes.Clone(raw)), resp.DefaultLimits()).ReadValue()
+		v, err := resp.NewReader(bytes.NewReader(bytes.Clone(raw)), controlLimits()).ReadValue()
 		if err != nil {
 			return nil, err
 		}

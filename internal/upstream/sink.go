@@ -31,8 +31,9 @@ type Sink struct {
 	Redirects  bool
 	redirected []Redirect
 
-	pushBytes int  // bytes of pushes in buf
-	overflow  bool // pushes passed MaxPushBytes: the client must go
+	pushBytes int   // bytes of pushes in buf
+	errors    int64 // error replies delivered since TakeErrors
+	overflow  bool  // pushes passed MaxPushBytes: the client must go
 	// Wake, if set, is called (from a reader goroutine) when pushes
 	// arrive or when a reply completes while AsyncWait is set.
 	Wake func()
@@ -71,6 +72,16 @@ const MaxPushBytes = 32 << 20
 func NewSink() *Sink { return &Sink{done: make(chan struct{}, 1)} }
 
 // Pending reports how many requests wait for their replies.
+// TakeErrors returns how many error replies the backend sent since the
+// last call (INFO's total_error_replies counts them), and resets it.
+func (s *Sink) TakeErrors() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.errors
+	s.errors = 0
+	return n
+}
+
 func (s *Sink) Pending() int {
 	s.mu.Lock()
 	n := int(s.next - s.head)
@@ -102,6 +113,9 @@ func (s *Sink) reply(seq uint64, frame []byte, first, last, drop bool) {
 		s.redirected = append(s.redirected, Redirect{Seq: seq, Reply: bytes.Clone(frame)})
 		s.signalLocked()
 		return
+	}
+	if !drop && len(frame) > 0 && (frame[0] == '-' || frame[0] == '!') {
+		s.errors++
 	}
 	if seq != s.head {
 		e := s.parked[seq]

@@ -7,6 +7,7 @@ package upstream
 import (
 	"crypto/tls"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -45,6 +46,22 @@ func (t Target) String() string {
 	}
 	if t.DB != 0 && t.Network == "unix" {
 		s += "?db=" + strconv.Itoa(t.DB)
+	}
+	return s
+}
+
+// redactAuthError makes an error reply to a handshake fit for errors,
+// logs and INFO: a server that does not know AUTH (renamed away) quotes
+// the command's arguments — the password — in its "unknown command"
+// error, so the quote is cut, and the password is replaced wherever else
+// it appears.
+func (t Target) redactAuthError(msg []byte) string {
+	s := string(msg)
+	if i := strings.Index(s, ", with args beginning with"); i >= 0 {
+		s = s[:i]
+	}
+	if t.Password != "" {
+		s = strings.ReplaceAll(s, t.Password, "(redacted)")
 	}
 	return s
 }
