@@ -363,6 +363,7 @@ func (c *conn) clSend(node *cluster.Node, up *upstream.Conn, frame []byte, frame
 	if n := len(g.conns); n == 0 || g.conns[n-1] != up {
 		g.conns = append(g.conns, up)
 	}
+	c.noteSent()
 	g.outstanding++
 	if g.outstanding >= gwMaxOutstanding {
 		c.gwSync()

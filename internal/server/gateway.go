@@ -37,6 +37,7 @@ type gwState struct {
 	sink        *upstream.Sink
 	conn        *upstream.Conn // where the pending requests went
 	outstanding int            // requests sent since the last sync
+	sentAt      time.Time      // when the first of them was sent (round-trip histogram)
 	shared      *upstream.Conn // cached shared connection
 	pinned      *upstream.Conn // dedicated connection, while there is state
 	pinFrom     *upstream.Backend
@@ -152,6 +153,10 @@ func (c *conn) gwSync() {
 		g.cl.merges = g.cl.merges[:0]
 	}
 	c.counters.errorReplies.Add(g.sink.TakeErrors())
+	if !g.sentAt.IsZero() {
+		c.s.stats.roundTrip(time.Since(g.sentAt))
+		g.sentAt = time.Time{}
+	}
 	g.outstanding = 0
 	g.conns = g.conns[:0]
 	g.cl.sent = g.cl.sent[:0]
@@ -217,6 +222,7 @@ func (c *conn) gwSend(up *upstream.Conn, frame []byte, frames int, drop bool) {
 	if n := len(g.conns); n == 0 || g.conns[n-1] != up {
 		g.conns = append(g.conns, up)
 	}
+	c.noteSent()
 	g.outstanding++
 	if g.outstanding >= gwMaxOutstanding {
 		c.gwSync()
@@ -658,8 +664,16 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 		}
 	}
 	g.sink.AsyncWait = false
+	g.sentAt = time.Time{} // the time it waited blocked is not a round trip
 	c.gwSync()
 	c.gwMaybeRelease()
+}
+
+// noteSent records when the first request since the last sync went out.
+func (c *conn) noteSent() {
+	if c.gw.outstanding == 0 && c.s.stats.on {
+		c.gw.sentAt = time.Now()
+	}
 }
 
 // gwAbandon drops the pinned connection of a client that goes away in

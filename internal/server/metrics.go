@@ -20,6 +20,7 @@ import (
 type metricDescs struct {
 	clients, received, rejectedConns, netIn, netOut          *prometheus.Desc
 	commands, cmdRejected, cmdFailed, cmdSeconds, latency    *prometheus.Desc
+	roundTrip                                                *prometheus.Desc
 	errors, events, backendUp, nodeUp, memUsed, memMax, keys *prometheus.Desc
 	aofEnabled, aofFailing, aofSize, aofFsyncs, aofDelayed   *prometheus.Desc
 	aofRewrites, aofRewriteFailures, errorReplies            *prometheus.Desc
@@ -45,6 +46,7 @@ func newMetricDescs(instance string) *metricDescs {
 		cmdFailed:          d("commands_failed_total", "Commands that answered an error while running, by command.", "command"),
 		cmdSeconds:         d("commands_duration_seconds_total", "Time spent running commands in the embedded engine, by command.", "command"),
 		latency:            d("command_latency_seconds", "Time to run one command in the embedded engine."),
+		roundTrip:          d("backend_roundtrip_seconds", "Gateway and cluster: time from a client's first request to the backend until every reply of its pipeline is in (a blocking command's wait excluded)."),
 		errors:             d("errors_total", "Error replies by type (the first word of the error, as Redis's errorstats).", "type"),
 		errorReplies:       d("error_replies_total", "Error replies of every type, those of a backend included."),
 		events:             d("security_events_total", "Security events by type.", "type"),
@@ -114,7 +116,9 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- m
 		}
 	}
-	counter := func(d *prometheus.Desc, v int64, labels ...string) { send(d, prometheus.CounterValue, float64(v), labels...) }
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		send(d, prometheus.CounterValue, float64(v), labels...)
+	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) { send(d, prometheus.GaugeValue, v, labels...) }
 	b2f := func(b bool) float64 {
 		if b {
@@ -144,14 +148,19 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 		send(m.cmdSeconds, prometheus.CounterValue, float64(cs.nanos.Load())/1e9, spec.Name)
 	}
 	if st.on {
+		h, sum := &st.latency, &st.latSum
+		d := m.latency
+		if s.proxied() {
+			h, sum, d = &st.rtt, &st.rttSum, m.roundTrip
+		}
 		buckets := map[float64]uint64{}
 		var total uint64
 		for i := range latencyBuckets - 1 {
-			total += uint64(st.latency[i].Load())
+			total += uint64(h[i].Load())
 			buckets[latencyBound(i)] = total
 		}
-		total += uint64(st.latency[latencyBuckets-1].Load())
-		ch <- prometheus.MustNewConstHistogram(m.latency, total, float64(st.latSum.Load())/1e9, buckets)
+		total += uint64(h[latencyBuckets-1].Load())
+		ch <- prometheus.MustNewConstHistogram(d, total, float64(sum.Load())/1e9, buckets)
 	}
 	if s.keys != nil {
 		kc := s.keyCounts()

@@ -135,6 +135,18 @@ func TestMetricsGatewayBackendUp(t *testing.T) {
 	if v := value(gather(t, s)["redoubt_commands_total"], map[string]string{"command": "set"}); v != 1 {
 		t.Errorf("commands_total{set} = %v, want 1", v)
 	}
+	// One round trip per command a client waits for; a BLPOP's wait is
+	// not one.
+	cl.do("GET", "a")
+	before := value(gather(t, s)["redoubt_backend_roundtrip_seconds"], nil)
+	if before < 2 {
+		t.Errorf("redoubt_backend_roundtrip_seconds has %v round trips after SET and GET", before)
+	}
+	cl.do("RPUSH", "l", "x")
+	cl.do("BLPOP", "l", "1")
+	if n := value(gather(t, s)["redoubt_backend_roundtrip_seconds"], nil); n != before+1 {
+		t.Errorf("round trips went from %v to %v for RPUSH and BLPOP, want +1", before, n)
+	}
 	r.Stop()
 	testutil.WaitFor(t, 10*time.Second, "backend_up to drop", func() bool {
 		cl.do("GET", "a") // a command notices the broken connection

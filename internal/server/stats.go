@@ -67,6 +67,10 @@ type stats struct {
 
 	latency [latencyBuckets]atomic.Int64
 	latSum  atomic.Int64 // nanoseconds
+	// rtt is a gateway's or cluster's round trips to the backend: from a
+	// client's first request until every reply of its pipeline is in.
+	rtt    [latencyBuckets]atomic.Int64
+	rttSum atomic.Int64
 
 	errMu sync.Mutex
 	errs  map[string]int64
@@ -105,6 +109,15 @@ func (st *stats) rejectedCall(spec *command.Spec) {
 	if st.on {
 		st.cmds[spec.ID].rejected.Add(1)
 	}
+}
+
+// roundTrip records one round trip to the backend.
+func (st *stats) roundTrip(d time.Duration) {
+	if !st.on {
+		return
+	}
+	st.rtt[latencyBucket(d)].Add(1)
+	st.rttSum.Add(int64(d))
 }
 
 func latencyBucket(d time.Duration) int {
@@ -166,8 +179,10 @@ func (st *stats) reset() {
 	}
 	for i := range st.latency {
 		st.latency[i].Store(0)
+		st.rtt[i].Store(0)
 	}
 	st.latSum.Store(0)
+	st.rttSum.Store(0)
 	st.errMu.Lock()
 	clear(st.errs)
 	st.errMu.Unlock()
