@@ -103,12 +103,12 @@ func eventsVerify(args []string, stdout, stderr io.Writer) int {
 
 Checks the hash chain of the event log in DIR/events and names the first entry
 that was edited, removed or reordered. Exit status: 0 intact, 1 damaged, 2 usage.`, stderr)
-	head := c.set.String("head", "", "a head hash the server reported (INFO, metrics) or kept elsewhere: it must be in the log, which shows that no entry up to it was cut off")
+	head := c.set.String("head", "", "a head hash the server reported (INFO, metrics) or kept elsewhere: it must be in the log, which shows that no entry up to it was cut off, and only entries up to it may account for the entries retention removed")
 	dir, code, ok := c.parse(args)
 	if !ok {
 		return code
 	}
-	rep, err := eventlog.Verify(dir)
+	rep, err := eventlog.VerifyHead(dir, *head)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stdout, "%s holds no event log\n", filepath.Dir(dir))
 		if *head != "" {
@@ -125,7 +125,7 @@ that was edited, removed or reordered. Exit status: 0 intact, 1 damaged, 2 usage
 	}
 	fmt.Fprintln(stdout)
 	if rep.Pruned {
-		fmt.Fprintf(stdout, "seq 1–%d removed by retention, as recorded in the log\n", rep.FirstSeq-1)
+		fmt.Fprintf(stdout, "seq 1–%d removed by retention, as recorded in the log (entry %d)\n", rep.FirstSeq-1, rep.PrunedBy)
 	}
 	if rep.Recovered > 0 {
 		fmt.Fprintf(stdout, "%d file(s) end in a line torn by a crash, as recorded in the log\n", rep.Recovered)
@@ -138,7 +138,7 @@ that was edited, removed or reordered. Exit status: 0 intact, 1 damaged, 2 usage
 		}
 		status = exitFailed
 	}
-	if *head != "" && !checkHead(dir, *head, rep, stdout) {
+	if *head != "" && !checkHead(*head, rep, stdout) {
 		status = exitFailed
 	}
 	if status == exitOK {
@@ -147,24 +147,17 @@ that was edited, removed or reordered. Exit status: 0 intact, 1 damaged, 2 usage
 	return status
 }
 
-// checkHead looks for the entry with hash head and says what it shows.
-func checkHead(dir, head string, rep eventlog.Report, stdout io.Writer) bool {
-	var seq uint64
-	errFound := errors.New("found")
-	err := eventlog.Walk(dir, func(e eventlog.Entry) error {
-		if e.Hash == strings.ToLower(head) {
-			seq = e.Seq
-			return errFound
-		}
-		return nil
-	})
-	if !errors.Is(err, errFound) {
-		fmt.Fprintf(stdout, "DAMAGED: head %s is not in the log: entries were cut off from its end, or the log was rewritten\n", head)
+// checkHead says where the entry with hash head is in the log, as
+// VerifyHead found it. (VerifyHead also reports the start of the log as
+// unconfirmed when only an entry after the head accounts for it.)
+func checkHead(head string, rep eventlog.Report, stdout io.Writer) bool {
+	if rep.HeadSeq == 0 {
+		fmt.Fprintf(stdout, "DAMAGED: head %s is not in the log: entries were cut off from its end, or the log was rewritten\n", printable(head))
 		return false
 	}
-	fmt.Fprintf(stdout, "head %s is entry %d", head, seq)
-	if rep.LastSeq >= seq {
-		fmt.Fprintf(stdout, "; %d entries follow it", rep.LastSeq-seq)
+	fmt.Fprintf(stdout, "head %s is entry %d", printable(head), rep.HeadSeq)
+	if rep.LastSeq >= rep.HeadSeq {
+		fmt.Fprintf(stdout, "; %d entries follow it", rep.LastSeq-rep.HeadSeq)
 	}
 	fmt.Fprintln(stdout)
 	return true
@@ -233,7 +226,7 @@ check the chain: see redoubt events verify. Exit status: 0 done, 1 error, 2 usag
 			if err != nil {
 				return c.fail(exitFailed, "%v", err)
 			}
-			fmt.Fprintf(stdout, "%s\n", b)
+			fmt.Fprintf(stdout, "%s\n", escapeTerminal(b))
 			continue
 		}
 		fmt.Fprintln(stdout, formatEntry(e))
@@ -259,6 +252,44 @@ func formatEntry(e eventlog.Entry) string {
 		kv(k, e.Fields[k])
 	}
 	return b.String()
+}
+
+// escapeTerminal writes as \u escapes the characters encoding/json leaves
+// raw that a terminal acts on or that change how a line reads: DEL, the C1
+// controls (U+0080–U+009F: U+009B is CSI to many UTF-8 terminals) and the
+// bidirectional marks, embeddings, overrides and isolates. b is JSON; they
+// can only be inside its strings, where the escape means the same.
+func escapeTerminal(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if terminalControl(r) {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+32), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+// terminalControl reports whether r is one of the characters
+// escapeTerminal escapes.
+func terminalControl(r rune) bool {
+	switch {
+	case r >= 0x7f && r <= 0x9f, // DEL, C1
+		r == 0x061c, r == 0x200e, r == 0x200f, // ALM, LRM, RLM
+		r >= 0x202a && r <= 0x202e, // LRE, RLE, PDF, LRO, RLO
+		r >= 0x2066 && r <= 0x2069: // LRI, RLI, FSI, PDI
+		return true
+	}
+	return false
 }
 
 // printable escapes what is not printable in s (a problem's detail may

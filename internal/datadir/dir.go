@@ -43,6 +43,11 @@
 // hard link planted inside would otherwise let a write land in a file
 // outside).
 //
+// Sub opens a subdirectory the same way (relative to the descriptor,
+// without following a symlink, with the same checks as the data directory
+// itself) and returns a Dir confined to it, for a component that keeps its
+// files apart (the event log in <data>/events).
+//
 // os.Root (Go 1.24+) was considered and not used: it follows a symlink in
 // the final component as long as the target stays inside the root, and
 // the rule here is that no symlink is followed at all.
@@ -145,6 +150,48 @@ func Open(path string, log *slog.Logger) (*Dir, error) {
 		log.Info("created data directory", "dir", abs)
 	}
 	return d, nil
+}
+
+// Sub opens the subdirectory name of d, creating it with mode DirMode
+// when missing, relative to d's descriptor: like the data directory
+// itself it must be a real directory (a symlink is refused with
+// ErrSymlink, whatever it points to), owned by the effective user
+// (ErrNotOwner) and not writable by group or others (ErrPermissions).
+// The returned Dir holds its own descriptor and no lock: its methods
+// work inside the subdirectory, and swapping a directory on its path
+// afterwards, d's included, changes nothing. Close closes only its
+// descriptor; closing d does not close it.
+func (d *Dir) Sub(name string) (*Dir, error) {
+	if err := checkName(name); err != nil {
+		return nil, d.pathErr("open", name, err)
+	}
+	path := filepath.Join(d.path, name)
+	var fd int
+	var created bool
+	var oerr error
+	err := d.withFd(func(dfd int) error {
+		fd, created, oerr = openDataDir(dfd, name)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datadir: %s: %w", path, err)
+	}
+	if oerr != nil {
+		return nil, fmt.Errorf("datadir: %s %w", path, oerr)
+	}
+	if err := checkDir(fd, created); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("datadir: %s %w", path, err)
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Mode&0o077 != 0 {
+		d.log.Warn("directory is readable by group or others", "dir", path,
+			"mode", fmt.Sprintf("%04o", st.Mode&0o7777))
+	}
+	if created {
+		d.log.Info("created directory", "dir", path)
+	}
+	return &Dir{path: path, log: d.log, fd: fd, lockFd: -1}, nil
 }
 
 // openDataDir opens base in the parent pfd without following a symlink,
@@ -261,8 +308,9 @@ func readPid(fd int) string {
 // Path returns the absolute path of the directory, for messages.
 func (d *Dir) Path() string { return d.path }
 
-// Close releases the lock and the directory. Files opened through d stay
-// usable; further operations on d fail with ErrClosed. Close is
+// Close releases the lock and the directory (a Dir from Sub has no lock:
+// only its descriptor is closed). Files and subdirectories opened through
+// d stay usable; further operations on d fail with ErrClosed. Close is
 // idempotent.
 func (d *Dir) Close() error {
 	d.mu.Lock()

@@ -65,6 +65,7 @@ func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 func (d *Dir) Path() string                                        { return d.path }
 func (d *Dir) Close() error                                        { return nil }
+func (d *Dir) Sub(string) (*Dir, error)                            { return nil, errUnsupported }
 func (d *Dir) OpenFile(string, int, fs.FileMode) (*os.File, error) { return nil, errUnsupported }
 func (d *Dir) Open(string) (*os.File, error)                       { return nil, errUnsupported }
 func (d *Dir) Create(string) (*os.File, error)                     { return nil, errUnsupported }

@@ -14,6 +14,13 @@
 // with a second hard link is never written. Other names in the
 // directory are ignored.
 //
+// A server gives the Log the directory as an FS (Options.FS: a
+// datadir.Dir from Sub, holding a descriptor of <data>/events): every
+// create, open, removal, listing and fsync is relative to it, so a data
+// directory swapped for a symlink while the instance runs cannot lead the
+// events elsewhere. Without FS the Log works by path (tests, tools), and
+// Verify, Walk and Query, which only read, always do.
+//
 // # Lines and the chain
 //
 // Each line is one Entry, encoded by encoding/json with its fields in this
@@ -30,7 +37,8 @@
 // seq starts at 1 and grows by exactly 1 from entry to entry, across
 // files: the first entry of a file follows the last of the one before.
 // A line is at most MaxLine bytes; Append cuts long strings so that every
-// line fits.
+// line fits, and gives an entry without a type the type "unknown"
+// (TypeUnknown), so the Log never writes a line Verify rejects.
 //
 // Verify reads the files in order and names the first line that breaks
 // this: a line that does not match its hash (Edited), one that is not an
@@ -44,20 +52,35 @@
 // files beyond MaxFiles, or last written more than MaxAge ago, are
 // removed oldest first, never one in the middle. Before removing a file
 // the Log writes and fsyncs an events_pruned entry with the file's name
-// and the last_seq and last_hash the remaining chain starts after. Verify
-// accepts a log that does not start at seq 1 only if such an entry, itself
-// in the chain, accounts for the start: removing the oldest file by hand
-// is reported as Removed.
+// and the last_seq and last_hash of the file's own last sound entry (none
+// if it held none). Verify accepts a log that does not start at seq 1
+// only if such an entry, itself in the chain, accounts for the start: the
+// first entry left must follow last_seq and last_hash. Removing the oldest
+// file by hand is reported as Removed, and so is a file removed in the
+// middle once retention reaches it.
+//
+// Retention never makes damage disappear. When the log up to the end of
+// the file it removes is not sound (its start not accounted for, damage in
+// the file itself, a torn last line no events_recovered entry names), the
+// events_pruned entry says so (damage, damage_detail) and every later one
+// carries it on; Verify reports the start of a log accounted for by such
+// an entry as damaged, with the damage as recorded. A damaged or torn
+// file in the way does not stop retention.
 //
 // # Crashes and damage
 //
 // Open never refuses to start. It continues the chain from the last sound
-// entry. A newest file that is clean (every line sound, ending in a
-// newline) is appended to. A damaged one (a torn last line after a crash,
-// an edited line, not a regular file) is left untouched, and the next
-// file starts with an events_recovered entry naming it and the offset
-// where its damage starts. Verify accepts a file torn at exactly that
-// offset (a crash) and still reports any other damage.
+// entry. When the files from the one holding it on are clean (every line
+// sound, ending in a newline; an empty file, left by a crash right after
+// it was created, is clean), the newest is appended to. Each damaged one
+// (a torn last line after a crash, an edited line, not a regular file) is
+// left untouched, and the next file starts with one events_recovered
+// entry for each, oldest first, naming the file and the offset where its
+// damage starts: a crash while the Log writes those entries leaves one
+// more torn file, named in turn at the next start. Verify accepts a file
+// torn at exactly the offset an events_recovered entry names, among those
+// that follow it before any other entry (one entry excuses one file), and
+// still reports any other damage.
 //
 // # Writing
 //
@@ -84,7 +107,18 @@
 // newest files) were cut off, or that someone with write access rewrote
 // the chain from some entry on. For those, compare the Head and LastSeq
 // Verify reports with the head the server reports (Stats.Head, INFO) or a
-// copy kept elsewhere: `redoubt events verify --head HASH` does so.
+// copy kept elsewhere: VerifyHead and `redoubt events verify --head HASH`
+// do so. Entries after that head prove nothing either: VerifyHead accepts
+// the start of the log only from an events_pruned entry at or before it
+// (else the start is Unconfirmed: verify with a newer head).
+//
+// # Closing
+//
+// Close writes what is queued and waits for the disk. CloseContext gives
+// up waiting when its context ends (a disk that stopped answering must not
+// hold a shutdown); the writer then finishes in the background and its
+// goroutine ends when the disk answers. The Log closes its FS when the
+// writer ends.
 //
 // # Secrets
 //

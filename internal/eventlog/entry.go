@@ -50,9 +50,13 @@ const ZeroHash = "00000000000000000000000000000000000000000000000000000000000000
 // the same name as monitor.EventsDropped.
 const (
 	TypeDropped   = "events_dropped"   // Fields: count, the entries lost since the last such entry
-	TypePruned    = "events_pruned"    // Fields: file, last_seq, last_hash of the file retention removed
+	TypePruned    = "events_pruned"    // Fields: file, last_seq, last_hash of the file retention removed; damage, damage_detail: see writer.prune
 	TypeRecovered = "events_recovered" // Fields: file, offset, reason: a damaged or torn file was left behind
 )
+
+// TypeUnknown is the type Append gives an entry without one: a line
+// needs a type, and the event is kept rather than dropped.
+const TypeUnknown = "unknown"
 
 // Limits. A line longer than MaxLine is not an entry; Append cuts the
 // strings of an entry so that its line always fits (each byte may take
@@ -88,10 +92,14 @@ func clip(s string, n int) string {
 	return s[:n]
 }
 
-// sanitize applies the limits to e. It copies Fields, so the caller may
-// change its map after Append.
+// sanitize applies the limits to e, and gives an entry without a type
+// TypeUnknown. It copies Fields, so the caller may change its map after
+// Append.
 func sanitize(e *Entry) {
 	e.Type = clip(e.Type, maxType)
+	if e.Type == "" {
+		e.Type = TypeUnknown
+	}
 	e.Instance = clip(e.Instance, maxInstance)
 	e.Addr = clip(e.Addr, maxAddr)
 	e.Account = clip(e.Account, maxAccount)

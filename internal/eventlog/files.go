@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,40 @@ func parseFileName(name string) (uint64, bool) {
 	return n, true
 }
 
+// FS is the directory a Log writes in. datadir.Dir implements it: every
+// operation is relative to a descriptor it holds, and no symlink is
+// followed. Names are plain file names (one path component).
+type FS interface {
+	// OpenFile opens name with the os.O_* flags (and perm when it creates
+	// it), never following a symlink, without blocking on a FIFO.
+	OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
+	// Remove removes name (a symlink itself, never its target).
+	Remove(name string) error
+	// SyncDir fsyncs the directory.
+	SyncDir() error
+	// ReadDir lists the directory; only the names of its entries are used.
+	ReadDir() ([]fs.DirEntry, error)
+	// Stat describes name without following a symlink, like os.Lstat.
+	Stat(name string) (fs.FileInfo, error)
+}
+
+// pathFS is the FS of a directory named by its path, for a Log without
+// Options.FS and for the readers (Verify, Walk, Query). Each operation
+// resolves the path again: a directory swapped for a symlink on the way is
+// followed. Only the last component, the file, is never followed.
+type pathFS struct{ dir string }
+
+func (p pathFS) path(name string) string { return filepath.Join(p.dir, name) }
+
+func (p pathFS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	return os.OpenFile(p.path(name), flag|openFlags, perm)
+}
+
+func (p pathFS) Remove(name string) error              { return os.Remove(p.path(name)) }
+func (p pathFS) SyncDir() error                        { return syncDir(p.dir) }
+func (p pathFS) ReadDir() ([]fs.DirEntry, error)       { return os.ReadDir(p.dir) }
+func (p pathFS) Stat(name string) (fs.FileInfo, error) { return os.Lstat(p.path(name)) }
+
 // fileInfo describes one event file.
 type fileInfo struct {
 	num     uint64
@@ -67,8 +102,12 @@ type fileInfo struct {
 // listFiles returns the event files of dir, oldest (lowest number)
 // first. Other names are ignored. What it reports comes from lstat: a
 // symlink is listed, not regular.
-func listFiles(dir string) ([]fileInfo, error) {
-	ents, err := os.ReadDir(dir)
+func listFiles(dir string) ([]fileInfo, error) { return listFilesIn(pathFS{dir}) }
+
+// listFilesIn is listFiles on an FS. The entries are described by
+// fsys.Stat, never by fs.DirEntry.Info, which stats by path.
+func listFilesIn(fsys FS) ([]fileInfo, error) {
+	ents, err := fsys.ReadDir()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +118,7 @@ func listFiles(dir string) ([]fileInfo, error) {
 			continue
 		}
 		fi := fileInfo{num: n, name: de.Name()}
-		if info, err := de.Info(); err == nil {
+		if info, err := fsys.Stat(de.Name()); err == nil {
 			fi.size, fi.mtime, fi.regular = info.Size(), info.ModTime(), info.Mode().IsRegular()
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -103,7 +142,12 @@ func listFiles(dir string) ([]fileInfo, error) {
 // openFile opens an event file without following a symlink and checks
 // it is a regular file (with one link, if written).
 func openFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|openFlags, perm)
+	return openIn(pathFS{filepath.Dir(path)}, filepath.Base(path), flag, perm)
+}
+
+// openIn is openFile on an FS.
+func openIn(fsys FS, name string, flag int, perm fs.FileMode) (*os.File, error) {
+	f, err := fsys.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +155,30 @@ func openFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	switch {
 	case err != nil:
 	case !fi.Mode().IsRegular():
-		err = fmt.Errorf("%s %w", path, errNotRegular)
+		err = fmt.Errorf("%s %w", f.Name(), errNotRegular)
 	case flag&(os.O_WRONLY|os.O_RDWR) != 0 && links(fi) > 1:
-		err = fmt.Errorf("%s %w", path, errHardLinked)
+		err = fmt.Errorf("%s %w", f.Name(), errHardLinked)
 	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// unwritable says why the existing file name cannot be appended to
+// (not a regular file, or hard-linked), or returns nil.
+func unwritable(fsys FS, name string) error {
+	fi, err := fsys.Stat(name)
+	switch {
+	case err != nil:
+		return nil // the open will tell
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s %w", name, errNotRegular)
+	case links(fi) > 1:
+		return fmt.Errorf("%s %w", name, errHardLinked)
+	}
+	return nil
 }
 
 // syncDir fsyncs a directory, so that files created or removed in it

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync"
@@ -29,7 +30,8 @@ var ErrClosed = errors.New("eventlog: closed")
 
 // Options configure a Log. Only Dir is required.
 type Options struct {
-	Dir         string        // the event directory, e.g. <instance data dir>/events; created 0700
+	Dir         string        // the event directory, e.g. <instance data dir>/events; created 0700 (without FS)
+	FS          FS            // the event directory itself, e.g. a datadir.Dir from Sub; nil: Dir, by path (see below)
 	Instance    string        // the instance of the Log's own entries and of entries that name none
 	MaxFileSize int64         // a file that reaches this size is closed and a new one started (DefaultMaxFileSize)
 	MaxFiles    int           // retention: closed files kept beside the current one (DefaultMaxFiles)
@@ -39,6 +41,19 @@ type Options struct {
 	Logger      *slog.Logger  // nil: no log lines
 	Now         func() time.Time
 }
+
+// With FS set, every file operation of the Log goes through it (create,
+// open, read, remove, fsync of the directory, listing) and Dir only names
+// the directory in messages: a directory swapped for a symlink while the
+// Log runs changes nothing. The Log owns FS: when its writer has finished
+// (after Close, or in the background after CloseContext gave up) it closes
+// FS if FS has a Close method; the caller must not close it. If Open
+// fails, FS is left to the caller.
+//
+// Without FS the Log works by path, resolving Dir again for each
+// operation; it refuses a Dir that is a symlink when it reads the
+// directory, but a directory on the way swapped later is followed. A
+// server uses FS; the path is for tests and tools.
 
 // Stats describe the state of a Log, for metrics and INFO.
 type Stats struct {
@@ -114,7 +129,10 @@ func open(opts Options, beforeWrite func()) (*Log, error) {
 		done:        make(chan struct{}),
 		beforeWrite: beforeWrite,
 	}
-	w := &writer{l: l, opts: &l.opts, hash: ZeroHash, bufHash: ZeroHash}
+	w := &writer{l: l, opts: &l.opts, fs: opts.FS, hash: ZeroHash, bufHash: ZeroHash}
+	if w.fs == nil {
+		w.fs = pathFS{opts.Dir}
+	}
 	go w.run()
 	return l, nil
 }
@@ -123,8 +141,8 @@ func open(opts Options, beforeWrite func()) (*Log, error) {
 // disk or the writer. When the queue is full (or the Log is closed) e is
 // dropped and counted; the writer records the count in the log itself
 // with an events_dropped entry at its next write, so the gap is part of
-// the chain. A zero Time is set to now; strings longer than the limits
-// are cut. Append copies Fields. e must not hold a secret: the Log writes
+// the chain. A zero Time is set to now, an empty Type to TypeUnknown;
+// strings longer than the limits are cut. Append copies Fields. e must not hold a secret: the Log writes
 // exactly what it is given.
 func (l *Log) Append(e Entry) {
 	if e.Time.IsZero() {
@@ -159,16 +177,28 @@ func (l *Log) Flush() error {
 
 // Close writes what is queued, fsyncs and closes the file. Later Appends
 // are dropped. It returns the error that kept the last writes from the
-// disk, if any.
-func (l *Log) Close() error {
+// disk, if any. It waits for the disk as long as it takes: see
+// CloseContext.
+func (l *Log) Close() error { return l.CloseContext(context.Background()) }
+
+// CloseContext is Close that stops waiting when ctx ends, as when the
+// disk under the files stops answering, and returns ctx.Err(). The Log is
+// closed all the same (later Appends are dropped); its writer finishes
+// what it was doing in the background, writes what is queued, and ends,
+// with its goroutine, when the disk answers. A later Close waits for it.
+func (l *Log) CloseContext(ctx context.Context) error {
 	l.mu.Lock()
 	if !l.closed {
 		l.closed = true
 		close(l.queue)
 	}
 	l.mu.Unlock()
-	<-l.done
-	return l.closeErr
+	select {
+	case <-l.done:
+		return l.closeErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Stats returns the current state of the Log.

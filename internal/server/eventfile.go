@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -26,13 +29,28 @@ type EventFiles struct {
 	MaxAge      time.Duration
 }
 
-// openEventFile opens the instance's event log; an instance without a
-// data directory has none.
+// openEventFile opens the instance's event log in <data>/events. Every
+// file operation goes through the data directory's descriptor (a
+// datadir sub-directory), so a data directory swapped for a symlink while
+// the instance runs cannot lead its events elsewhere. An instance without
+// a data directory has no event file.
 func (s *Server) openEventFile(opts Options) {
-	if opts.DataDir == "" {
+	if opts.DataDir == "" || s.store == nil {
 		return
 	}
+	var fsys eventlog.FS
+	sub, err := s.store.dir.Sub(eventlog.DirName)
+	if err != nil {
+		// Reported as a failing event file (INFO, metrics), never a
+		// reason not to serve.
+		s.log.Error("the event directory cannot be opened; events are counted, logged and dropped", "err", err)
+		fsys = failingFS{err}
+	} else {
+		s.evdir = sub
+		fsys = sub
+	}
 	l, err := eventlog.Open(eventlog.Options{
+		FS:          fsys,
 		Dir:         filepath.Join(opts.DataDir, eventlog.DirName),
 		Instance:    opts.Name,
 		MaxFileSize: opts.EventFiles.MaxFileSize,
@@ -48,12 +66,23 @@ func (s *Server) openEventFile(opts Options) {
 	s.evlog = l
 }
 
-// closeEventFile writes what is queued and closes the file.
-func (s *Server) closeEventFile() {
+// failingFS stands for an event directory that could not be opened.
+type failingFS struct{ err error }
+
+func (f failingFS) OpenFile(string, int, fs.FileMode) (*os.File, error) { return nil, f.err }
+func (f failingFS) Remove(string) error                                 { return f.err }
+func (f failingFS) SyncDir() error                                      { return f.err }
+func (f failingFS) ReadDir() ([]fs.DirEntry, error)                     { return nil, f.err }
+func (f failingFS) Stat(string) (fs.FileInfo, error)                    { return nil, f.err }
+
+// closeEventFile writes what is queued and closes the file, giving up at
+// ctx's end: a stuck disk does not hold the shutdown (the writer ends by
+// itself when the disk answers).
+func (s *Server) closeEventFile(ctx context.Context) {
 	if s.evlog == nil {
 		return
 	}
-	err := s.evlog.Close()
+	err := s.evlog.CloseContext(ctx)
 	if errors.Is(err, eventlog.ErrClosed) {
 		return
 	}
@@ -64,6 +93,9 @@ func (s *Server) closeEventFile() {
 	// later that no entry was cut from its end (events verify --head).
 	st := s.evlog.Stats()
 	s.log.Info("event file closed", "seq", st.Seq, "head", st.Head, "dropped", st.Dropped)
+	if s.evdir != nil && err == nil {
+		_ = s.evdir.Close()
+	}
 }
 
 // RecordEvent records an event that concerns this instance but did not

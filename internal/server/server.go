@@ -22,6 +22,7 @@ import (
 	"redoubt/internal/auth"
 	"redoubt/internal/cluster"
 	"redoubt/internal/command"
+	"redoubt/internal/datadir"
 	"redoubt/internal/engine"
 	"redoubt/internal/eventlog"
 	"redoubt/internal/guard"
@@ -107,6 +108,7 @@ type Server struct {
 	slow    *slowlog.Log
 	keys    *keystats.Stats // hot and big keys (hotkeys.go); nil when monitoring is off
 	evlog   *eventlog.Log   // the event file (eventfile.go); nil without a data directory
+	evdir   *datadir.Dir    // its directory, <data>/events
 
 	metricsMu sync.Mutex
 	metrics   *metricDescs // Prometheus descriptions (metrics.go)
@@ -246,8 +248,8 @@ func New(opts Options) (*Server, error) {
 	s.openEventFile(opts)
 	if err := s.openBackend(opts); err != nil {
 		s.eng.Close()
+		s.closeEventFile(context.Background())
 		_ = s.closeStore()
-		s.closeEventFile()
 		return nil, fmt.Errorf("instance %s: %w", opts.Name, err)
 	}
 	return s, nil
@@ -474,7 +476,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.eng.Close()
 	s.closeBackend(ctx)
-	s.closeEventFile()
+	s.closeEventFile(ctx)
 	if serr := s.closeStore(); serr != nil {
 		s.log.Error("closing the data directory", "instance", s.opts.Name, "err", serr)
 		if err == nil {
