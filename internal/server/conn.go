@@ -72,6 +72,12 @@ type conn struct {
 	counters counters
 	// keySampler picks the commands whose key is sampled (hotkeys.go).
 	keySampler keystats.Sampler
+	// clockAt is when the last measured command of the batch ended (the
+	// next one's start); 0 at the start of a batch (stats.go).
+	clockAt int64
+	// sb gathers the statistics of the current batch (stats.go); nil
+	// when monitoring is off.
+	sb *statBatch
 
 	lastActive atomic.Int64 // unix nanoseconds
 	proto      atomic.Int32
@@ -278,6 +284,8 @@ func (c *conn) onWake() {
 // the engine lock is released and the replies are written at once.
 func (c *conn) beforeBlock() error {
 	c.unlock()
+	c.clockAt = 0
+	c.flushStats()
 	now := time.Now()
 	c.lastActive.Store(now.UnixNano())
 	c.rbs.Store(int64(c.rd.BufferCap()))
@@ -308,6 +316,7 @@ func (c *conn) lock() {
 		c.s.eng.Lock()
 		c.locked = true
 		c.batch = 0
+		c.clockAt = 0 // the wait for the lock is no command's time
 	}
 }
 
@@ -345,7 +354,7 @@ func (c *conn) exec(args [][]byte) {
 	if s.proxied() {
 		c.sampleKey(spec, args, false)
 		c.proxyExec(spec, args)
-		s.stats.called(spec) // after: INFO's own call is not in its reply, as in Redis
+		c.called(spec) // after: INFO's own call is not in its reply, as in Redis
 		return
 	}
 	if c.pubsubIntercept(spec, args) || c.txIntercept(spec, args) {
@@ -357,7 +366,7 @@ func (c *conn) exec(args [][]byte) {
 		// The server's own commands take the engine lock only if they
 		// need it (INFO does), so a pipeline of them never holds it.
 		c.unlock()
-		start := s.clock()
+		start := c.clock()
 		mark := c.w.Buffered()
 		c.runHandler(h, spec, args)
 		c.unlock()
@@ -366,7 +375,7 @@ func (c *conn) exec(args [][]byte) {
 	}
 	c.lock()
 	c.ec.Raw = c.rd.Frame() // logged as it arrived, not encoded again
-	start := s.clock()
+	start := c.clock()
 	mark := c.w.Buffered()
 	c.execEngine(spec, args)
 	c.measure(spec, args, start, mark)
@@ -541,6 +550,7 @@ func (c *conn) notePos(before uint64) {
 // are dropped and the connection closes: a client is never told a write
 // is stored that may not be.
 func (c *conn) flush() error {
+	c.clockAt = 0 // writing to the socket is no command's time
 	c.gwSync()
 	if c.aofPos > c.committed {
 		// Let the other connections that are ready run their batches

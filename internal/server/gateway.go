@@ -37,7 +37,7 @@ type gwState struct {
 	sink        *upstream.Sink
 	conn        *upstream.Conn // where the pending requests went
 	outstanding int            // requests sent since the last sync
-	sentAt      time.Time      // when the first of them was sent (round-trip histogram)
+	sentAt      int64          // when the first of them was sent, Server.nanotime (round-trip histogram)
 	shared      *upstream.Conn // cached shared connection
 	pinned      *upstream.Conn // dedicated connection, while there is state
 	pinFrom     *upstream.Backend
@@ -153,9 +153,9 @@ func (c *conn) gwSync() {
 		g.cl.merges = g.cl.merges[:0]
 	}
 	c.counters.errorReplies.Add(g.sink.TakeErrors())
-	if !g.sentAt.IsZero() {
-		c.s.stats.roundTrip(time.Since(g.sentAt))
-		g.sentAt = time.Time{}
+	if g.sentAt != 0 {
+		c.s.stats.roundTrip(time.Duration(c.s.nanotime() - g.sentAt))
+		g.sentAt = 0
 	}
 	g.outstanding = 0
 	g.conns = g.conns[:0]
@@ -664,7 +664,7 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 		}
 	}
 	g.sink.AsyncWait = false
-	g.sentAt = time.Time{} // the time it waited blocked is not a round trip
+	g.sentAt = 0 // the time it waited blocked is not a round trip
 	c.gwSync()
 	c.gwMaybeRelease()
 }
@@ -672,7 +672,7 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 // noteSent records when the first request since the last sync went out.
 func (c *conn) noteSent() {
 	if c.gw.outstanding == 0 && c.s.stats.on {
-		c.gw.sentAt = time.Now()
+		c.gw.sentAt = c.s.nanotime()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 )
 
 func cmdInfo(c *conn, args [][]byte) {
+	c.flushStats() // the commands before this one in its pipeline count
 	want := map[string]bool{}
 	all := false
 	if len(args) == 1 {

@@ -148,10 +148,10 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 		send(m.cmdSeconds, prometheus.CounterValue, float64(cs.nanos.Load())/1e9, spec.Name)
 	}
 	if st.on {
-		h, sum := &st.latency, &st.latSum
+		h, sum := &st.latency, st.latencySum()
 		d := m.latency
 		if s.proxied() {
-			h, sum, d = &st.rtt, &st.rttSum, m.roundTrip
+			h, sum, d = &st.rtt, st.rttSum.Load(), m.roundTrip
 		}
 		buckets := map[float64]uint64{}
 		var total uint64
@@ -160,7 +160,7 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 			buckets[latencyBound(i)] = total
 		}
 		total += uint64(h[latencyBuckets-1].Load())
-		ch <- prometheus.MustNewConstHistogram(d, total, float64(sum.Load())/1e9, buckets)
+		ch <- prometheus.MustNewConstHistogram(d, total, float64(sum)/1e9, buckets)
 	}
 	if s.keys != nil {
 		kc := s.keyCounts()

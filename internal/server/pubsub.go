@@ -84,7 +84,7 @@ func (c *conn) pubsubIntercept(spec *command.Spec, args [][]byte) bool {
 			return false // the arity error, from the usual PING
 		}
 		c.counters.commandsProcessed.Add(1)
-		c.s.stats.called(spec)
+		c.called(spec)
 		c.lastCmd.Store(spec)
 		c.w.WriteArray(2)
 		c.w.WriteBulkString("pong")

@@ -416,6 +416,7 @@ func (s *Server) acceptLoop(l net.Listener, useTLS bool) {
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	c.flushStats()
 	s.closed.add(&c.counters)
 	s.mu.Unlock()
 	c.releaseAddr()

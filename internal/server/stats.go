@@ -65,8 +65,7 @@ type stats struct {
 	on   bool // per-command figures and latency are kept
 	cmds []cmdStat
 
-	latency [latencyBuckets]atomic.Int64
-	latSum  atomic.Int64 // nanoseconds
+	latency [latencyBuckets]atomic.Int64 // its sum is the sum of cmds' nanos
 	// rtt is a gateway's or cluster's round trips to the backend: from a
 	// client's first request until every reply of its pipeline is in.
 	rtt    [latencyBuckets]atomic.Int64
@@ -80,27 +79,91 @@ func newStats(table *command.Table, on bool) *stats {
 	return &stats{on: on, cmds: make([]cmdStat, table.Len()), errs: map[string]int64{}}
 }
 
-// ran records one call of spec that took d; failed reports an error reply.
-func (st *stats) ran(spec *command.Spec, d time.Duration, failed bool) {
-	if !st.on {
-		return
-	}
-	cs := &st.cmds[spec.ID]
-	cs.calls.Add(1)
-	cs.nanos.Add(int64(d))
-	if failed {
-		cs.failed.Add(1)
-	}
-	st.latency[latencyBucket(d)].Add(1)
-	st.latSum.Add(int64(d))
+// statBatch gathers a connection's figures over one batch of pipelined
+// commands, so the shared counters — cache lines every core writes — are
+// touched once a batch instead of once a command.
+type statBatch struct {
+	n      int
+	ids    [8]int32
+	calls  [8]int32
+	failed [8]int32
+	nanos  [8]int64
+	lat    [latencyBuckets]int32
+	latSet uint32 // the buckets of lat in use
 }
 
-// called records a call whose time Redoubt does not measure (a proxied
-// command: the backend runs it).
-func (st *stats) called(spec *command.Spec) {
-	if st.on {
-		st.cmds[spec.ID].calls.Add(1)
+// ran records, for the batch, one call of spec that took d.
+func (c *conn) ran(spec *command.Spec, d time.Duration, failed bool) {
+	b := c.batchStats()
+	i := b.slot(c, int32(spec.ID))
+	b.calls[i]++
+	b.nanos[i] += int64(d)
+	if failed {
+		b.failed[i]++
 	}
+	k := latencyBucket(d)
+	b.lat[k]++
+	b.latSet |= 1 << k
+}
+
+// called records, for the batch, a call Redoubt does not time.
+func (c *conn) called(spec *command.Spec) {
+	if c.s.stats.on {
+		b := c.batchStats()
+		b.calls[b.slot(c, int32(spec.ID))]++
+	}
+}
+
+// batchStats returns the connection's statBatch, made at its first
+// measured command (an idle connection holds none).
+func (c *conn) batchStats() *statBatch {
+	if c.sb == nil {
+		c.sb = new(statBatch)
+	}
+	return c.sb
+}
+
+// slot returns the batch's entry for command id, making room by flushing
+// when eight commands are in use.
+func (b *statBatch) slot(c *conn, id int32) int {
+	for i := range b.n {
+		if b.ids[i] == id {
+			return i
+		}
+	}
+	if b.n == len(b.ids) {
+		c.flushStats()
+	}
+	i := b.n
+	b.n++
+	b.ids[i], b.calls[i], b.failed[i], b.nanos[i] = id, 0, 0, 0
+	return i
+}
+
+// flushStats adds the batch's figures to the instance's.
+func (c *conn) flushStats() {
+	b := c.sb
+	if b == nil || (b.n == 0 && b.latSet == 0) {
+		return
+	}
+	st := c.s.stats
+	for i := range b.n {
+		cs := &st.cmds[b.ids[i]]
+		cs.calls.Add(int64(b.calls[i]))
+		if b.nanos[i] != 0 {
+			cs.nanos.Add(b.nanos[i])
+		}
+		if b.failed[i] != 0 {
+			cs.failed.Add(int64(b.failed[i]))
+		}
+	}
+	b.n = 0
+	for set := b.latSet; set != 0; set &= set - 1 {
+		k := bits.TrailingZeros32(set)
+		st.latency[k].Add(int64(b.lat[k]))
+		b.lat[k] = 0
+	}
+	b.latSet = 0
 }
 
 // rejectedCall records a call refused before it ran (rules, disabled
@@ -123,6 +186,15 @@ func (st *stats) roundTrip(d time.Duration) {
 func latencyBucket(d time.Duration) int {
 	us := uint64(max(d, 0) / time.Microsecond)
 	return min(bits.Len64(us), latencyBuckets-1)
+}
+
+// latencySum is the total of the latency histogram, in nanoseconds.
+func (st *stats) latencySum() int64 {
+	var n int64
+	for i := range st.cmds {
+		n += st.cmds[i].nanos.Load()
+	}
+	return n
 }
 
 // latencyBound is the upper bound of bucket i, in seconds.
@@ -181,7 +253,6 @@ func (st *stats) reset() {
 		st.latency[i].Store(0)
 		st.rtt[i].Store(0)
 	}
-	st.latSum.Store(0)
 	st.rttSum.Store(0)
 	st.errMu.Lock()
 	clear(st.errs)
@@ -201,24 +272,36 @@ func (s *Server) arityRejected(args [][]byte) *command.Spec {
 	return spec
 }
 
-// clock returns the start time of a measured command, or the zero time
-// when statistics are off (reading the clock is then skipped too).
-func (s *Server) clock() time.Time {
-	if !s.stats.on {
-		return time.Time{}
+// clock returns the start of a measured command in nanoseconds of the
+// monotonic clock, or 0 when statistics are off. Within a batch of
+// pipelined commands the end of one command is the start of the next, so
+// each command reads the clock once (a pipelined command's time then
+// includes parsing it from the buffer, a fraction of a microsecond).
+func (c *conn) clock() int64 {
+	if !c.s.stats.on {
+		return 0
 	}
-	return time.Now()
+	if c.clockAt != 0 {
+		return c.clockAt
+	}
+	return c.s.nanotime()
 }
+
+// nanotime is the monotonic clock, in nanoseconds since the instance
+// started: one clock read, where time.Now reads two clocks.
+func (s *Server) nanotime() int64 { return int64(time.Since(s.start)) }
 
 // measure records a command the front door ran, started at start, whose
 // reply begins at mark in the output.
-func (c *conn) measure(spec *command.Spec, args [][]byte, start time.Time, mark int) {
+func (c *conn) measure(spec *command.Spec, args [][]byte, start int64, mark int) {
 	st := c.s.stats
 	if !st.on {
 		return
 	}
-	d := time.Since(start)
-	st.ran(spec, d, c.failedAfter(mark))
+	now := c.s.nanotime()
+	c.clockAt = now
+	d := time.Duration(now - start)
+	c.ran(spec, d, c.failedAfter(mark))
 	if c.s.slow.Enabled(d) {
 		c.slowlogAdd(spec, args, d)
 	}

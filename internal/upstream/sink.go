@@ -3,6 +3,7 @@ package upstream
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 )
 
 // A Sink collects the replies to one client's requests, in the order the
@@ -31,9 +32,9 @@ type Sink struct {
 	Redirects  bool
 	redirected []Redirect
 
-	pushBytes int   // bytes of pushes in buf
-	errors    int64 // error replies delivered since TakeErrors
-	overflow  bool  // pushes passed MaxPushBytes: the client must go
+	pushBytes int          // bytes of pushes in buf
+	errors    atomic.Int64 // error replies delivered since TakeErrors
+	overflow  bool         // pushes passed MaxPushBytes: the client must go
 	// Wake, if set, is called (from a reader goroutine) when pushes
 	// arrive or when a reply completes while AsyncWait is set.
 	Wake func()
@@ -75,11 +76,10 @@ func NewSink() *Sink { return &Sink{done: make(chan struct{}, 1)} }
 // TakeErrors returns how many error replies the backend sent since the
 // last call (INFO's total_error_replies counts them), and resets it.
 func (s *Sink) TakeErrors() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.errors
-	s.errors = 0
-	return n
+	if s.errors.Load() == 0 {
+		return 0
+	}
+	return s.errors.Swap(0)
 }
 
 func (s *Sink) Pending() int {
@@ -115,7 +115,7 @@ func (s *Sink) reply(seq uint64, frame []byte, first, last, drop bool) {
 		return
 	}
 	if !drop && len(frame) > 0 && (frame[0] == '-' || frame[0] == '!') {
-		s.errors++
+		s.errors.Add(1)
 	}
 	if seq != s.head {
 		e := s.parked[seq]
