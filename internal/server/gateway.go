@@ -765,8 +765,32 @@ func gwClientUnblock(c *conn, args [][]byte) {
 	if len(args) == 4 {
 		fwd = append(fwd, args[3])
 	}
-	c.gwSend(up, resp.AppendCommand(nil, fwd...), 1, false)
+	frame := resp.AppendCommand(nil, fwd...)
+	// The client counts as blocked as soon as its command is on its way,
+	// and UNBLOCK goes over another connection: the backend may answer 0
+	// before it has run the blocked command. While the client is still
+	// blocked there, ask again for a moment.
+	c.gwSync()
+	mark := c.gwMark()
+	defer c.gwUnmark()
+	for try := 0; ; try++ {
+		c.gwSend(up, frame, 1, false)
+		c.gwSync()
+		if string(c.w.Bytes()[mark:]) != ":0\r\n" || try == unblockRetries || c.s.connByID(id) == nil ||
+			c.s.connByID(id).gw.blockedID.Load() != backendID {
+			return
+		}
+		c.w.Truncate(mark)
+		time.Sleep(unblockRetryGap)
+	}
 }
+
+// CLIENT UNBLOCK asks the backend again this many times, this far apart,
+// for a client whose blocked command has not reached it yet.
+const (
+	unblockRetries  = 20
+	unblockRetryGap = 5 * time.Millisecond
+)
 
 // gwTrackingRedirect translates CLIENT TRACKING … REDIRECT <id>: the id
 // is one of Redoubt's clients, and the backend knows only its own
