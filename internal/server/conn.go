@@ -75,6 +75,7 @@ type conn struct {
 	// clockAt is when the last measured command of the batch ended (the
 	// next one's start); 0 at the start of a batch (stats.go).
 	clockAt int64
+	fastN   uint32 // @fast commands seen, for timing one in fastSample
 	// sb gathers the statistics of the current batch (stats.go); nil
 	// when monitoring is off.
 	sb *statBatch
@@ -366,7 +367,7 @@ func (c *conn) exec(args [][]byte) {
 		// The server's own commands take the engine lock only if they
 		// need it (INFO does), so a pipeline of them never holds it.
 		c.unlock()
-		start := c.clock()
+		start := c.clock(spec)
 		mark := c.w.Buffered()
 		c.runHandler(h, spec, args)
 		c.unlock()
@@ -375,7 +376,7 @@ func (c *conn) exec(args [][]byte) {
 	}
 	c.lock()
 	c.ec.Raw = c.rd.Frame() // logged as it arrived, not encoded again
-	start := c.clock()
+	start := c.clock(spec)
 	mark := c.w.Buffered()
 	c.execEngine(spec, args)
 	c.measure(spec, args, start, mark)

@@ -63,7 +63,11 @@ next:
 // clients do — commands by name, errors by type, the latency histogram,
 // clients, a cross-protocol attempt, keys and memory.
 func TestMetricsFollowTheWire(t *testing.T) {
-	s := startServer(t, Options{Name: "m1"})
+	// A slow-log threshold under 1 ms times every command (stats.go), so
+	// the histogram counts exactly.
+	m := DefaultMonitoring()
+	m.SlowlogSlowerThan = 0
+	s := startServer(t, Options{Name: "m1", Monitoring: &m})
 	before := gather(t, s)
 	if v := value(before["redoubt_security_events_total"], map[string]string{"type": "cross_protocol", "instance": "m1"}); v != 0 {
 		t.Fatalf("cross_protocol before any attempt = %v, want a zero series", v)
@@ -86,7 +90,7 @@ func TestMetricsFollowTheWire(t *testing.T) {
 	_, _ = io.ReadAll(nc)
 	nc.Close()
 
-	m := gather(t, s)
+	got := gather(t, s)
 	checks := []struct {
 		family string
 		labels map[string]string
@@ -105,18 +109,18 @@ func TestMetricsFollowTheWire(t *testing.T) {
 		{"redoubt_aof_enabled", nil, 0},
 	}
 	for _, c := range checks {
-		if got := value(m[c.family], c.labels); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.family, c.labels, got, c.want)
+		if v := value(got[c.family], c.labels); v != c.want {
+			t.Errorf("%s%v = %v, want %v", c.family, c.labels, v, c.want)
 		}
 	}
-	if v := value(m["redoubt_memory_used_bytes"], nil); v <= 0 {
+	if v := value(got["redoubt_memory_used_bytes"], nil); v <= 0 {
 		t.Errorf("redoubt_memory_used_bytes = %v", v)
 	}
-	h := m["redoubt_command_latency_seconds"].GetMetric()[0].GetHistogram()
+	h := got["redoubt_command_latency_seconds"].GetMetric()[0].GetHistogram()
 	if h.GetSampleSum() <= 0 || len(h.GetBucket()) != latencyBuckets-1 {
 		t.Errorf("latency histogram: sum %v, %d buckets", h.GetSampleSum(), len(h.GetBucket()))
 	}
-	for name := range m {
+	for name := range got {
 		if !strings.HasPrefix(name, "redoubt_") {
 			t.Errorf("metric %s does not start with redoubt_", name)
 		}
@@ -152,4 +156,29 @@ func TestMetricsGatewayBackendUp(t *testing.T) {
 		cl.do("GET", "a") // a command notices the broken connection
 		return value(gather(t, s)["redoubt_backend_up"], nil) == 0
 	})
+}
+
+// TestFastCommandsSampled: under the default 10 ms slow-log threshold a
+// @fast command is timed one call in fastSample, and that timing stands
+// for the others: 800 GETs count 800 calls, 800 in the histogram, and
+// some time; a @slow command (SET) is timed every call.
+func TestFastCommandsSampled(t *testing.T) {
+	s := startServer(t, Options{})
+	cl := dial(t, s.Addrs()[0])
+	for range 800 {
+		cl.do("GET", "k")
+	}
+	for range 3 {
+		cl.do("SET", "k", "v")
+	}
+	got := gather(t, s)
+	if v := value(got["redoubt_commands_total"], map[string]string{"command": "get"}); v != 800 {
+		t.Errorf("commands_total{get} = %v, want 800", v)
+	}
+	if v := value(got["redoubt_commands_duration_seconds_total"], map[string]string{"command": "get"}); v <= 0 {
+		t.Errorf("commands_duration_seconds_total{get} = %v, want the sampled time", v)
+	}
+	if v := value(got["redoubt_command_latency_seconds"], nil); v != 803 {
+		t.Errorf("latency histogram counts %v, want 800 GETs (100 timed × 8) + 3 SETs", v)
+	}
 }

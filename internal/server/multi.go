@@ -282,7 +282,7 @@ func (c *conn) runQueued(spec *command.Spec, args [][]byte) {
 	}
 	c.counters.commandsProcessed.Add(1)
 	h := c.s.handlers[spec.ID]
-	start, mark := c.clock(), c.w.Buffered()
+	start, mark := c.clock(spec), c.w.Buffered()
 	defer c.measure(spec, args, start, mark)
 	if h == nil {
 		c.execEngine(spec, args)

@@ -92,17 +92,22 @@ type statBatch struct {
 	latSet uint32 // the buckets of lat in use
 }
 
-// ran records, for the batch, one call of spec that took d.
-func (c *conn) ran(spec *command.Spec, d time.Duration, failed bool) {
+// ran records, for the batch, one call of spec that took d; weight is
+// how many calls of its kind this timing stands for (fastSample for a
+// sampled @fast command, else 1), in usec and the histogram.
+func (c *conn) ran(spec *command.Spec, d time.Duration, failed bool, weight int) {
 	b := c.batchStats()
 	i := b.slot(c, int32(spec.ID))
 	b.calls[i]++
-	b.nanos[i] += int64(d)
 	if failed {
 		b.failed[i]++
 	}
+	if weight == 0 {
+		return // not timed
+	}
+	b.nanos[i] += int64(d) * int64(weight)
 	k := latencyBucket(d)
-	b.lat[k]++
+	b.lat[k] += int32(weight)
 	b.latSet |= 1 << k
 }
 
@@ -272,19 +277,42 @@ func (s *Server) arityRejected(args [][]byte) *command.Spec {
 	return spec
 }
 
+// fastSample: while the slow-log threshold is at least a millisecond,
+// one @fast command (O(1) or O(log N): GET, SET, INCR …) in fastSample is
+// timed, and stands for the others in usec and the latency histogram.
+// Reading the clock is most of what monitoring costs a pipeline of such
+// commands; they are not the ones that take milliseconds.
+const fastSample = 8
+
+// untimed is clock's answer for a command that is not timed.
+const untimed = -1
+
 // clock returns the start of a measured command in nanoseconds of the
-// monotonic clock, or 0 when statistics are off. Within a batch of
-// pipelined commands the end of one command is the start of the next, so
-// each command reads the clock once (a pipelined command's time then
-// includes parsing it from the buffer, a fraction of a microsecond).
-func (c *conn) clock() int64 {
+// monotonic clock, 0 when statistics are off, or untimed. Within a batch
+// of pipelined commands the end of one timed command is the start of the
+// next, so a command reads the clock once (a pipelined command's time
+// then includes parsing it from the buffer, a fraction of a microsecond).
+func (c *conn) clock(spec *command.Spec) int64 {
 	if !c.s.stats.on {
 		return 0
+	}
+	if c.sampledFast(spec) {
+		c.fastN++
+		if c.fastN%fastSample != 0 {
+			c.clockAt = 0 // the next timed command reads the clock afresh
+			return untimed
+		}
 	}
 	if c.clockAt != 0 {
 		return c.clockAt
 	}
 	return c.s.nanotime()
+}
+
+// sampledFast reports whether spec is timed one call in fastSample: a
+// @fast command while the slow log cannot want it (threshold ≥ 1 ms).
+func (c *conn) sampledFast(spec *command.Spec) bool {
+	return spec.Flags&command.FlagFast != 0 && !c.s.slow.Enabled(time.Millisecond-time.Nanosecond)
 }
 
 // nanotime is the monotonic clock, in nanoseconds since the instance
@@ -298,10 +326,18 @@ func (c *conn) measure(spec *command.Spec, args [][]byte, start int64, mark int)
 	if !st.on {
 		return
 	}
+	if start == untimed {
+		c.ran(spec, 0, c.failedAfter(mark), 0)
+		return
+	}
 	now := c.s.nanotime()
 	c.clockAt = now
 	d := time.Duration(now - start)
-	c.ran(spec, d, c.failedAfter(mark))
+	weight := 1
+	if c.sampledFast(spec) {
+		weight = fastSample
+	}
+	c.ran(spec, d, c.failedAfter(mark), weight)
 	if c.s.slow.Enabled(d) {
 		c.slowlogAdd(spec, args, d)
 	}
