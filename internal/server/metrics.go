@@ -27,7 +27,6 @@ type metricDescs struct {
 	hotKeys, hotDetections, bigKeys, bigDetections, sampled  *prometheus.Desc
 	slowlogLen                                               *prometheus.Desc
 	evWritten, evDropped, evErrors, evFailing, evBytes       *prometheus.Desc
-	extra                                                    []func(chan<- prometheus.Metric)
 }
 
 func newMetricDescs(instance string) *metricDescs {
@@ -87,14 +86,6 @@ var eventTypes = []monitor.Type{
 
 // Collector returns the instance's Prometheus collector.
 func (s *Server) Collector() prometheus.Collector { return (*collector)(s) }
-
-// AddMetrics adds metrics that others keep for this instance (its event
-// log, its scan findings) to its collector; f runs at each scrape.
-func (s *Server) AddMetrics(f func(ch chan<- prometheus.Metric)) {
-	s.metricsMu.Lock()
-	s.metrics.extra = append(s.metrics.extra, f)
-	s.metricsMu.Unlock()
-}
 
 type collector Server
 
@@ -216,12 +207,6 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	s.eventFileMetrics(ch)
-	s.metricsMu.Lock()
-	extra := slices.Clone(m.extra)
-	s.metricsMu.Unlock()
-	for _, f := range extra {
-		f(ch)
-	}
 }
 
 func (s *Server) aofMetrics(gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, int64, ...string)) {

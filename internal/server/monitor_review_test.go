@@ -460,8 +460,8 @@ func rvFakeSeed(t *testing.T, host string, port int) string {
 // recovers the panic (client_golang's safeCollect), so the process
 // survives, but every scrape then fails for this instance with an error
 // and loses every metric Collect would have sent after that line:
-// redoubt_backend_up, and the metrics added with AddMetrics (scan
-// findings, the event log's) — the backend-down alert goes blind.
+// redoubt_backend_up and the event file's metrics — the backend-down
+// alert goes blind.
 func TestReviewMetricsHostileClusterNodeName(t *testing.T) {
 	seed := rvFakeSeed(t, "\xff\xfe.example", 7000)
 	host, portStr, _ := net.SplitHostPort(seed)

@@ -110,8 +110,7 @@ type Server struct {
 	evlog   *eventlog.Log   // the event file (eventfile.go); nil without a data directory
 	evdir   *datadir.Dir    // its directory, <data>/events
 
-	metricsMu sync.Mutex
-	metrics   *metricDescs // Prometheus descriptions (metrics.go)
+	metrics *metricDescs // Prometheus descriptions (metrics.go)
 
 	countsMu sync.Mutex
 	counts   map[monitor.Type]int64 // events of this instance, for INFO

@@ -245,25 +245,6 @@ func (st *stats) errorCounts() map[string]int64 {
 	return out
 }
 
-// reset clears the figures, as CONFIG RESETSTAT does.
-func (st *stats) reset() {
-	for i := range st.cmds {
-		cs := &st.cmds[i]
-		cs.calls.Store(0)
-		cs.nanos.Store(0)
-		cs.failed.Store(0)
-		cs.rejected.Store(0)
-	}
-	for i := range st.latency {
-		st.latency[i].Store(0)
-		st.rtt[i].Store(0)
-	}
-	st.rttSum.Store(0)
-	st.errMu.Lock()
-	clear(st.errs)
-	st.errMu.Unlock()
-}
-
 // arityRejected returns the spec of a known command refused for its
 // number of arguments (Redis counts it in rejected_calls), or nil.
 func (s *Server) arityRejected(args [][]byte) *command.Spec {
