@@ -611,8 +611,8 @@ func (c *conn) gwBlocking(spec *command.Spec, args [][]byte) {
 	g.cl.own = false
 	// Blocked before the backend can be: a CLIENT UNBLOCK that sees the
 	// backend blocked finds the client too.
+	g.blockedID.Store(up.ID()) // before blocked: whoever sees the client blocked finds its backend id
 	c.blk.blocked.Store(true)
-	g.blockedID.Store(up.ID())
 	g.sink.AsyncWait = true
 	up.Flush()
 	defer func() {
