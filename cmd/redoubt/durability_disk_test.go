@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -381,27 +380,6 @@ func tmpfs(t *testing.T, size string) string {
 	return dir
 }
 
-// fill writes a file until the file system is full and returns it.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, chunk := range []int{64 << 10, 4 << 10, 1} {
-		buf := make([]byte, chunk)
-		for {
-			if _, err := f.Write(buf); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("filling %s: %v", path, err)
-				}
-				break
-			}
-		}
-	}
-}
-
 // TestFaultDiskFullOnTmpfs runs the real binary on a 2 MiB tmpfs and
 // fills it: writes must stop with MISCONF naming the error, reads go on,
 // INFO and the log say so; once space is freed, writes resume by
@@ -424,7 +402,7 @@ func TestFaultDiskFullOnTmpfs(t *testing.T) {
 		acked = append(acked, k)
 	}
 	filler := filepath.Join(mnt, "filler")
-	fill(t, filler)
+	testutil.FillDisk(t, filler)
 
 	const want = "MISCONF Errors writing to the AOF file: no space left on device"
 	var last error

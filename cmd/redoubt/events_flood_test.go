@@ -82,7 +82,7 @@ func TestEventFloodOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(data, "filler")
-	fill(t, filler)
+	testutil.FillDisk(t, filler)
 
 	const attempts = 20000
 	var failedAttempts atomic.Int64

@@ -4,7 +4,6 @@ package eventlog
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"redoubt/internal/testutil"
@@ -75,27 +73,6 @@ func mountT(t *testing.T, target string, args ...string) {
 	})
 }
 
-// fill writes a file until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, chunk := range []int{64 << 10, 4 << 10, 1} {
-		buf := make([]byte, chunk)
-		for {
-			if _, err := f.Write(buf); err != nil {
-				if !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("filling %s: %v", path, err)
-				}
-				break
-			}
-		}
-	}
-}
-
 // failUntilFailing appends batches until the log reports failing; each
 // Flush returns once the batch was tried.
 func failUntilFailing(t *testing.T, l *Log) {
@@ -152,7 +129,7 @@ func TestDiskFull(t *testing.T) {
 	l := openLog(t, Options{Dir: dir, MaxFileSize: 64 << 10, MaxFiles: 100})
 	appendN(t, l, 10)
 	filler := filepath.Join(mnt, "filler")
-	fill(t, filler)
+	testutil.FillDisk(t, filler)
 
 	failUntilFailing(t, l)
 	st := l.Stats()
